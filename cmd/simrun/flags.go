@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// usageError is bad usage or input: exit code 2, with a message that says what is valid.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// options are simrun's parsed and validated flags.
+type options struct {
+	seed             uint64
+	seedSet          bool
+	seedFirst        uint64
+	seedLast         uint64
+	sweep            bool
+	scenario         string
+	list             bool
+	parallel         int
+	shardIndex       int // 1-based
+	shardCount       int
+	bug              string
+	checkDeterminism bool
+	outDir           string
+	json             bool
+	verbose          bool
+	untilMs          int64
+	schedulePath     string
+	printSchedule    bool
+	shrink           bool
+	hunt             bool
+	huntCap          int
+	checkTimeout     time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := fs.String("seed", "", "run one seed `N`")
+	seeds := fs.String("seeds", "", "sweep the seed range `A-B` (inclusive)")
+	fs.StringVar(&o.scenario, "scenario", "default", "scenario `NAME` (simrun -list shows them)")
+	fs.BoolVar(&o.list, "list", false, "list scenarios and planted bugs with descriptions")
+	fs.IntVar(&o.parallel, "parallel", runtime.NumCPU(), "run `P` simulations at once (each stays single-threaded)")
+	shard := fs.String("shard", "", "run only slice `K/N` of the seed range (1 <= K <= N)")
+	fs.StringVar(&o.bug, "bug", "", "plant bug `NAME` (simrun -list shows them)")
+	fs.BoolVar(&o.checkDeterminism, "check-determinism", false, "run each seed twice and compare trace hashes")
+	fs.StringVar(&o.outDir, "out", "", "write artifacts of each failing run under `DIR`")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object per run")
+	fs.BoolVar(&o.verbose, "v", false, "print the event trace while running")
+	until := fs.String("until", "", "stop at virtual time `T` (e.g. 2.5s, 800ms)")
+	fs.StringVar(&o.schedulePath, "schedule", "", "replay the schedule file `FILE`")
+	fs.BoolVar(&o.printSchedule, "print-schedule", false, "print the schedule the run executed (JSON)")
+	fs.BoolVar(&o.shrink, "shrink", false, "minimize a failing run (-seed or -schedule) to a smaller schedule that fails the same check")
+	fs.BoolVar(&o.hunt, "hunt", false, "for each planted bug, sweep seeds until the first failure (cap: -hunt-cap)")
+	fs.IntVar(&o.huntCap, "hunt-cap", 1000, "seeds tried per bug by -hunt")
+	fs.DurationVar(&o.checkTimeout, "check-timeout", 10*time.Second, "time bound of each linearizability check")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q: simrun takes only flags (simrun -h lists them)", fs.Arg(0))
+	}
+	if *seed != "" {
+		n, err := strconv.ParseUint(*seed, 10, 64)
+		if err != nil {
+			return nil, usagef("-seed %q: want a non-negative integer", *seed)
+		}
+		o.seed, o.seedSet = n, true
+	}
+	if *seeds != "" {
+		a, b, err := parseRange(*seeds)
+		if err != nil {
+			return nil, err
+		}
+		o.seedFirst, o.seedLast, o.sweep = a, b, true
+	}
+	if o.seedSet && o.sweep {
+		return nil, usagef("-seed and -seeds cannot be combined: use -seed N for one run or -seeds A-B for a sweep")
+	}
+	if o.parallel < 1 || o.parallel > 1024 {
+		return nil, usagef("-parallel %d: want 1..1024", o.parallel)
+	}
+	if *shard != "" {
+		k, n, err := parseShard(*shard)
+		if err != nil {
+			return nil, err
+		}
+		if !o.sweep && !o.hunt {
+			return nil, usagef("-shard needs a sweep: add -seeds A-B")
+		}
+		o.shardIndex, o.shardCount = k, n
+	} else {
+		o.shardIndex, o.shardCount = 1, 1
+	}
+	if *until != "" {
+		d, err := time.ParseDuration(*until)
+		if err != nil || d <= 0 {
+			return nil, usagef("-until %q: want a positive duration such as 2.5s or 800ms", *until)
+		}
+		o.untilMs = d.Milliseconds()
+		if o.untilMs == 0 {
+			return nil, usagef("-until %q: the resolution is 1ms", *until)
+		}
+	}
+	if o.checkTimeout <= 0 {
+		return nil, usagef("-check-timeout %v: want a positive duration", o.checkTimeout)
+	}
+	if o.huntCap < 1 || o.huntCap > 10_000_000 {
+		return nil, usagef("-hunt-cap %d: want 1..10000000", o.huntCap)
+	}
+	if o.schedulePath != "" && (o.sweep || o.hunt) {
+		return nil, usagef("-schedule replays one schedule: it cannot be combined with -seeds or -hunt")
+	}
+	if o.shrink && !o.seedSet && o.schedulePath == "" {
+		return nil, usagef("-shrink needs a failing run: give -seed N or -schedule FILE")
+	}
+	if o.shrink && o.sweep {
+		return nil, usagef("-shrink works on one run: use -seed N, not -seeds")
+	}
+	if o.hunt && (o.seedSet || o.shrink) {
+		return nil, usagef("-hunt sweeps seeds itself: drop -seed/-shrink")
+	}
+	if o.verbose && (o.sweep || o.hunt) {
+		return nil, usagef("-v prints one run's trace: use it with -seed N, not a sweep")
+	}
+	if !o.list && !o.seedSet && !o.sweep && o.schedulePath == "" && !o.hunt {
+		return nil, usagef("nothing to run: give -seed N, -seeds A-B, -schedule FILE, -hunt or -list")
+	}
+	return o, nil
+}
+
+func parseRange(s string) (uint64, uint64, error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, usagef("-seeds %q: want a range A-B such as 1-1000", s)
+	}
+	first, err1 := strconv.ParseUint(a, 10, 64)
+	last, err2 := strconv.ParseUint(b, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, usagef("-seeds %q: want a range A-B of non-negative integers such as 1-1000", s)
+	}
+	if first > last {
+		return 0, 0, usagef("-seeds %q: the range is empty (first %d > last %d)", s, first, last)
+	}
+	const maxSweep = 100_000_000
+	if last-first >= maxSweep {
+		return 0, 0, usagef("-seeds %q: at most %d seeds per sweep; split it with -shard", s, maxSweep)
+	}
+	return first, last, nil
+}
+
+func parseShard(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "/")
+	k, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 1 || k > n {
+		return 0, 0, usagef("-shard %q: want K/N with 1 <= K <= N, such as 2/3", s)
+	}
+	return k, n, nil
+}
+
+// shardSeeds returns the seeds of slice k (1-based) of n of the range [first, last]: seed s
+// belongs to slice ((s-first) mod n) + 1, so the slices partition the range exactly and each gets
+// a fair share of any region of it.
+func shardSeeds(first, last uint64, k, n int) []uint64 {
+	var out []uint64
+	for s := first + uint64(k-1); s <= last && s >= first; s += uint64(n) {
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadUsageExitsTwoAndSaysWhatIsValid(t *testing.T) {
+	dir := t.TempDir()
+	badSchedule := filepath.Join(dir, "bad.json")
+	os.WriteFile(badSchedule, []byte(`{"nodes": 0}`), 0o644)
+	unknownField := filepath.Join(dir, "unknown.json")
+	os.WriteFile(unknownField, []byte(`{"nodez": 3}`), 0o644)
+	truncated := filepath.Join(dir, "truncated.json")
+	os.WriteFile(truncated, []byte(`{"nodes": 3, "faults": [`), 0o644)
+	cases := []struct {
+		args []string
+		want string // part of the error message
+	}{
+		{[]string{}, "nothing to run"},
+		{[]string{"-seed", "x"}, "non-negative integer"},
+		{[]string{"-seed", "-1"}, "non-negative integer"},
+		{[]string{"-seeds", "5-1"}, "range is empty"},
+		{[]string{"-seeds", "1"}, "want a range A-B"},
+		{[]string{"-seeds", "a-b"}, "want a range A-B"},
+		{[]string{"-seeds", "1-10", "-parallel", "0"}, "-parallel 0"},
+		{[]string{"-seeds", "1-10", "-shard", "4/3"}, "-shard"},
+		{[]string{"-seeds", "1-10", "-shard", "0/3"}, "-shard"},
+		{[]string{"-seeds", "1-10", "-shard", "x"}, "-shard"},
+		{[]string{"-seed", "1", "-shard", "1/2"}, "needs a sweep"},
+		{[]string{"-seed", "1", "-seeds", "1-2"}, "cannot be combined"},
+		{[]string{"-seed", "1", "-scenario", "nope"}, "valid scenarios: "},
+		{[]string{"-seed", "1", "-bug", "nope"}, "valid bugs: "},
+		{[]string{"-seed", "1", "-until", "soon"}, "-until"},
+		{[]string{"-seed", "1", "-bogus"}, "flag provided but not defined"},
+		{[]string{"-seed", "1", "extra"}, "unexpected argument"},
+		{[]string{"-shrink"}, "-shrink needs a failing run"},
+		{[]string{"-seeds", "1-3", "-v"}, "-v prints one run"},
+		{[]string{"-schedule", filepath.Join(dir, "missing.json")}, "no such file"},
+		{[]string{"-schedule", badSchedule}, "nodes: 0 is out of range"},
+		{[]string{"-schedule", unknownField}, "unknown field"},
+		{[]string{"-schedule", truncated}, "unexpected EOF"},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := runCLI(c.args...)
+		if code != exitUsage {
+			t.Errorf("simrun %v: exit %d, want %d (stderr %q)", c.args, code, exitUsage, stderr)
+		}
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("simrun %v: stderr %q does not say %q", c.args, stderr, c.want)
+		}
+		if stdout != "" {
+			t.Errorf("simrun %v: printed %q on stdout for bad input", c.args, stdout)
+		}
+	}
+}
+
+func TestShardsPartitionTheRange(t *testing.T) {
+	for _, r := range []struct{ first, last uint64 }{{1, 1}, {1, 200}, {7, 1000}, {0, 2}} {
+		for n := 1; n <= 5; n++ {
+			var union []uint64
+			for k := 1; k <= n; k++ {
+				union = append(union, shardSeeds(r.first, r.last, k, n)...)
+			}
+			seen := map[uint64]int{}
+			for _, s := range union {
+				seen[s]++
+			}
+			if len(union) != int(r.last-r.first+1) {
+				t.Fatalf("range %v in %d shards: %d seeds, want %d", r, n, len(union), r.last-r.first+1)
+			}
+			for s := r.first; s <= r.last; s++ {
+				if seen[s] != 1 {
+					t.Fatalf("range %v in %d shards: seed %d appears %d times", r, n, s, seen[s])
+				}
+			}
+		}
+	}
+}
+
+func TestParseFlagsGood(t *testing.T) {
+	o, err := parseFlags([]string{"-seeds", "3-9", "-shard", "2/3", "-parallel", "1", "-bug", "no-dedup", "-scenario", "crash-all", "-until", "2.5s"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{o.seedFirst, o.seedLast, o.shardIndex, o.shardCount, o.parallel, o.bug, o.scenario, o.untilMs}
+	want := []any{uint64(3), uint64(9), 2, 3, 1, "no-dedup", "crash-all", int64(2500)}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("parsed %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,7 @@
+package bad
+
+import "crypto/rand" // want crypto-rand
+
+func osRandom(buf []byte) {
+	_, _ = rand.Read(buf)
+}

@@ -1,0 +1,7 @@
+package bad
+
+import . "time"
+
+func dotImported() Time {
+	return Now() // want time
+}

@@ -1,0 +1,5 @@
+package bad
+
+func background(work func()) {
+	go work() // want goroutine
+}

@@ -1,0 +1,128 @@
+package kv
+
+import (
+	"fmt"
+
+	"github.com/raftsim/raftsim/sim"
+)
+
+// Record is one client call as the client saw it: what it asked, what it was told, and when.
+// Times are global virtual time (the run's clock, not a node's skewed clock).
+type Record struct {
+	Client   int    // the clerk's sim node id
+	Kind     string // "get", "put", "append" or "cas" (OpKind.String)
+	Key      string
+	Value    string // Put/Append argument, CAS new value
+	Expected string // CAS expected value
+	Output   string // Get result ("" for a missing key); "" for other kinds
+	// OK is the CAS result (whether it swapped); for other kinds it is true once the call
+	// returned. It is false while Pending.
+	OK           bool
+	Call, Return sim.Time
+	// Pending: the client never learned the outcome (the call was in progress when the run
+	// ended, or the clerk gave up after its retry cap). A pending write may or may not have taken
+	// effect; Return is meaningless.
+	Pending bool
+}
+
+// String describes the call in one line, e.g. `client 4 append("k1", "4.7;") @1.2s..1.25s`.
+func (r Record) String() string {
+	args := fmt.Sprintf("%q", r.Key)
+	switch r.Kind {
+	case "put", "append":
+		args += fmt.Sprintf(", %q", r.Value)
+	case "cas":
+		args += fmt.Sprintf(", %q, %q", r.Expected, r.Value)
+	}
+	s := fmt.Sprintf("client %d %s(%s) @%v", r.Client, r.Kind, args, r.Call)
+	if r.Pending {
+		return s + " pending"
+	}
+	s += fmt.Sprintf("..%v", r.Return)
+	switch r.Kind {
+	case "get":
+		s += fmt.Sprintf(" -> %q", r.Output)
+	case "cas":
+		s += fmt.Sprintf(" -> %v", r.OK)
+	}
+	return s
+}
+
+// CallID identifies a call recorded in a History.
+type CallID int
+
+// History collects the calls of every clerk of one run, in invocation order (the order in which
+// the calls were made, which is the simulation's event order). It is append-only: a call is
+// recorded Pending when invoked and completed in place when its reply arrives, so calls still in
+// progress when the run stops are Pending in Records.
+//
+// One History is shared by all clerks of a run and outlives their incarnations; it is
+// instrumentation owned by the harness, not state of any simulated node.
+type History struct {
+	records []Record
+	// now returns the global virtual time used to stamp calls.
+	now func() sim.Time
+}
+
+// NewHistory returns an empty history whose calls are stamped with now(), normally the run's
+// global clock (Sim.Now), so that calls of clerks with skewed local clocks stay comparable.
+func NewHistory(now func() sim.Time) *History {
+	if now == nil {
+		panic("kv: NewHistory needs a clock (e.g. the run's Sim.Now)")
+	}
+	return &History{now: now}
+}
+
+// Now returns the history's clock reading.
+func (h *History) Now() sim.Time { return h.now() }
+
+// Invoke records the start of a call and returns its id.
+func (h *History) Invoke(client int, c *Command) CallID {
+	h.records = append(h.records, Record{
+		Client:   client,
+		Kind:     c.Kind.String(),
+		Key:      c.Key,
+		Value:    c.Value,
+		Expected: c.Expected,
+		Call:     h.now(),
+		Pending:  true,
+	})
+	return CallID(len(h.records) - 1)
+}
+
+// Complete records the outcome of call id, which must be pending. For a Get, output is the value
+// read; for a CAS, ok is whether it swapped (ok is forced true for Put/Append).
+func (h *History) Complete(id CallID, output string, ok bool) {
+	r := &h.records[id]
+	if !r.Pending {
+		panic(fmt.Sprintf("kv: History.Complete of call %d (%s), which already completed", id, r))
+	}
+	r.Pending = false
+	r.Return = h.now()
+	switch r.Kind {
+	case "get":
+		r.Output, r.OK = output, true
+	case "cas":
+		r.OK = ok
+	default:
+		r.OK = true
+	}
+}
+
+// Records returns the calls in invocation order. The slice is the history's own: read it, do
+// not modify it.
+func (h *History) Records() []Record { return h.records }
+
+// Len returns the number of calls recorded.
+func (h *History) Len() int { return len(h.records) }
+
+// Pending returns the number of calls whose outcome is unknown.
+func (h *History) Pending() int {
+	n := 0
+	for i := range h.records {
+		if h.records[i].Pending {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,337 @@
+package kv
+
+import (
+	"fmt"
+
+	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/raft/simhost"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// ReadMode says how a server serves Get.
+type ReadMode uint8
+
+const (
+	// ReadIndex serves a Get from local state after a ReadIndex round (the leader confirms
+	// with a heartbeat quorum that it still leads, then waits until it applied the commit index
+	// it had when the read arrived). No log entry is written.
+	ReadIndex ReadMode = iota
+	// ReadLog puts every Get through the log like a write.
+	ReadLog
+)
+
+// String returns "readindex" or "log".
+func (m ReadMode) String() string {
+	switch m {
+	case ReadIndex:
+		return "readindex"
+	case ReadLog:
+		return "log"
+	}
+	return fmt.Sprintf("kv.ReadMode(%d)", uint8(m))
+}
+
+// ParseReadMode maps "readindex" (or "") and "log" to a ReadMode.
+func ParseReadMode(s string) (ReadMode, bool) {
+	switch s {
+	case "", "readindex":
+		return ReadIndex, true
+	case "log":
+		return ReadLog, true
+	}
+	return ReadIndex, false
+}
+
+// ServerConfig configures the KV servers of a cluster.
+type ServerConfig struct {
+	ReadMode ReadMode
+	Bug      Bug
+	// MaxPending bounds the requests a server holds while their log entry or read round is in
+	// progress (0 = DefaultMaxPending); beyond it requests are answered ErrBusy.
+	MaxPending int
+	// SweepInterval is how often a server holding pending requests checks that it still leads
+	// in the same term, and otherwise tells their clients to retry (0 = DefaultSweepInterval).
+	SweepInterval sim.Time
+}
+
+// Defaults for zero ServerConfig fields.
+const (
+	DefaultMaxPending    = 1024
+	DefaultSweepInterval = 20 * sim.Millisecond
+	sweepTimerTag        = 1
+)
+
+// Host is what a Server needs from the raft host it runs on; *simhost.Server implements it.
+type Host interface {
+	ID() sim.NodeID
+	Send(to sim.NodeID, payload []byte)
+	SetTimer(after sim.Time, tag uint64) sim.TimerID
+	Propose(data []byte) (index, term uint64, isLeader bool)
+	ReadIndex(ctx uint64) bool
+	Status() raft.Status
+}
+
+// NewService returns a simhost.Config.NewService that builds KV servers.
+func NewService(cfg ServerConfig) func(host *simhost.Server) simhost.Service {
+	return func(host *simhost.Server) simhost.Service { return NewServer(host, cfg) }
+}
+
+// ServerStats counts what one server incarnation did.
+type ServerStats struct {
+	Requests    int64 // requests received
+	BadRequests int64 // payloads that did not decode
+	Proposed    int64 // log entries proposed
+	Reads       int64 // ReadIndex rounds started
+	LocalReads  int64 // Gets answered with no quorum round (read-local bug only)
+	Replies     [errCount]int64
+	Applied     int64
+	Duplicates  int64 // applied writes the duplicate table recognized
+}
+
+// Server is the KV service of one raft node (one incarnation): it turns client requests into
+// log entries or ReadIndex rounds, applies committed entries to the StateMachine, and replies
+// once a request's outcome is known. It is a simhost.Service.
+type Server struct {
+	host Host
+	cfg  ServerConfig
+	sm   *StateMachine
+
+	// pending are proposed requests waiting for their index to be applied, in index order;
+	// all belong to pendingTerm (a term change fails them, see sweep).
+	pending     []pendingOp
+	pendingHead int
+	// reads are Gets waiting for their ReadIndex round, in context order.
+	reads       []pendingRead
+	readsHead   int
+	pendingTerm uint64
+	nextReadCtx uint64
+	sweepArmed  bool
+
+	replyBuf []byte
+	stats    ServerStats
+}
+
+type pendingOp struct {
+	index, term uint64
+	client, seq uint64
+	from        sim.NodeID
+}
+
+type pendingRead struct {
+	ctx         uint64
+	client, seq uint64
+	key         string
+	from        sim.NodeID
+}
+
+// NewServer returns an empty KV server on host (its state arrives through Restore and Apply).
+func NewServer(host Host, cfg ServerConfig) *Server {
+	if cfg.MaxPending == 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
+	}
+	if cfg.MaxPending < 0 || cfg.SweepInterval < 0 {
+		panic(fmt.Sprintf("kv: invalid ServerConfig %+v", cfg))
+	}
+	return &Server{host: host, cfg: cfg, sm: NewStateMachine(cfg.Bug)}
+}
+
+// StateMachine returns the server's state machine (for inspection).
+func (s *Server) StateMachine() *StateMachine { return s.sm }
+
+// Stats returns the server's counters.
+func (s *Server) Stats() ServerStats { return s.stats }
+
+func (s *Server) numPending() int { return len(s.pending) - s.pendingHead + len(s.reads) - s.readsHead }
+
+// Restore loads a snapshot made by Snapshot. A snapshot that does not decode was corrupted
+// after this package wrote it: that is a bug, so it panics.
+func (s *Server) Restore(snapshot []byte) {
+	if err := s.sm.Restore(snapshot); err != nil {
+		panic(fmt.Sprintf("kv: node %d cannot load a snapshot: %v", s.host.ID(), err))
+	}
+}
+
+// Snapshot encodes the state machine.
+func (s *Server) Snapshot() []byte { return s.sm.Snapshot() }
+
+// HandleMessage serves one client request.
+func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
+	cmd, err := ParseRequest(payload)
+	if err != nil {
+		s.stats.BadRequests++
+		return
+	}
+	s.stats.Requests++
+	st := s.host.Status()
+	s.sweep(&st)
+	if cmd.Kind == OpGet && s.cfg.ReadMode == ReadIndex {
+		s.startRead(from, &cmd, &st, payload)
+		return
+	}
+	if st.Role != raft.Leader {
+		s.reply(from, &cmd, ErrWrongLeader, Result{}, &st)
+		return
+	}
+	// A retry of a request already in the log of this term: wait for it, answering the
+	// latest sender.
+	for i := s.pendingHead; i < len(s.pending); i++ {
+		if p := &s.pending[i]; p.client == cmd.Client && p.seq == cmd.Seq {
+			p.from = from
+			return
+		}
+	}
+	if s.numPending() >= s.cfg.MaxPending {
+		s.reply(from, &cmd, ErrBusy, Result{}, &st)
+		return
+	}
+	// The payload is this node's own copy and is never modified, so raft may keep the command
+	// encoding as the entry data without a copy.
+	index, term, ok := s.host.Propose(payload[1:])
+	if !ok {
+		// Leader but refused: raft's bound on uncommitted entries.
+		s.reply(from, &cmd, ErrBusy, Result{}, &st)
+		return
+	}
+	s.stats.Proposed++
+	if n := len(s.pending); n > s.pendingHead && s.pending[n-1].index >= index {
+		panic(fmt.Sprintf("kv: node %d proposed at index %d after a pending proposal at index %d in the same term", s.host.ID(), index, s.pending[n-1].index))
+	}
+	s.pending = append(s.pending, pendingOp{index: index, term: term, client: cmd.Client, seq: cmd.Seq, from: from})
+	s.pendingTerm = term
+	s.armSweep()
+}
+
+func (s *Server) startRead(from sim.NodeID, cmd *Command, st *raft.Status, payload []byte) {
+	// PLANTED BUG read-local: a leader answers from its local state, with no quorum round, so a
+	// deposed leader that has not noticed yet serves stale values.
+	if s.cfg.Bug == BugReadLocal && st.Role == raft.Leader {
+		s.stats.LocalReads++
+		s.reply(from, cmd, OK, Result{Value: s.sm.Get(cmd.Key)}, st)
+		return
+	}
+	if st.Role != raft.Leader {
+		s.reply(from, cmd, ErrWrongLeader, Result{}, st)
+		return
+	}
+	if s.numPending() >= s.cfg.MaxPending {
+		s.reply(from, cmd, ErrBusy, Result{}, st)
+		return
+	}
+	s.nextReadCtx++
+	ctx := s.nextReadCtx
+	if !s.host.ReadIndex(ctx) {
+		s.reply(from, cmd, ErrBusy, Result{}, st)
+		return
+	}
+	s.stats.Reads++
+	s.reads = append(s.reads, pendingRead{ctx: ctx, client: cmd.Client, seq: cmd.Seq, key: cmd.Key, from: from})
+	s.pendingTerm = st.Term
+	s.armSweep()
+}
+
+// Apply applies one committed entry and answers the request that proposed it here, if any.
+func (s *Server) Apply(e raft.Entry) {
+	var cmd Command
+	var res Result
+	normal := e.Type == raft.EntryNormal
+	if normal {
+		var err error
+		cmd, err = UnmarshalCommand(e.Data)
+		if err != nil {
+			panic(fmt.Sprintf("kv: node %d: committed entry %d (term %d) is not a command: %v", s.host.ID(), e.Index, e.Term, err))
+		}
+		res = s.sm.Apply(&cmd)
+		s.stats.Applied++
+		if res.Duplicate {
+			s.stats.Duplicates++
+		}
+	}
+	for s.pendingHead < len(s.pending) && s.pending[s.pendingHead].index <= e.Index {
+		p := s.pending[s.pendingHead]
+		s.pendingHead++
+		// The same (client, seq) at the index means this request's outcome is res, whichever
+		// term's copy of it got there (the duplicate table made them equivalent); anything else
+		// means the proposal was replaced by another leader's entry.
+		if normal && p.index == e.Index && p.client == cmd.Client && p.seq == cmd.Seq {
+			s.sendReply(p.from, p.client, p.seq, OK, res, raft.None)
+		} else {
+			s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, raft.None)
+		}
+	}
+	if s.pendingHead == len(s.pending) {
+		s.pending, s.pendingHead = s.pending[:0], 0
+	}
+}
+
+// ReadReady answers the Get waiting for read round ctx.
+func (s *Server) ReadReady(ctx uint64) {
+	for s.readsHead < len(s.reads) && s.reads[s.readsHead].ctx <= ctx {
+		r := s.reads[s.readsHead]
+		s.reads[s.readsHead] = pendingRead{}
+		s.readsHead++
+		if r.ctx == ctx {
+			s.sendReply(r.from, r.client, r.seq, OK, Result{Value: s.sm.Get(r.key)}, raft.None)
+		} else {
+			// raft confirms rounds in order, so an earlier round still waiting was dropped.
+			s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, raft.None)
+		}
+	}
+	if s.readsHead == len(s.reads) {
+		s.reads, s.readsHead = s.reads[:0], 0
+	}
+}
+
+// Timer runs the pending-request sweep.
+func (s *Server) Timer(tag uint64) {
+	if tag != sweepTimerTag {
+		panic(fmt.Sprintf("kv: node %d: unknown timer tag %d", s.host.ID(), tag))
+	}
+	s.sweepArmed = false
+	st := s.host.Status()
+	s.sweep(&st)
+	s.armSweep()
+}
+
+func (s *Server) armSweep() {
+	if !s.sweepArmed && s.numPending() > 0 {
+		s.sweepArmed = true
+		s.host.SetTimer(s.cfg.SweepInterval, sweepTimerTag)
+	}
+}
+
+// sweep fails every pending request once this node is no longer leader of the term they were
+// accepted in: their entries may still commit (under another leader), so the outcome is
+// unknown and the client must retry (duplicate detection makes that safe).
+func (s *Server) sweep(st *raft.Status) {
+	if s.numPending() == 0 || (st.Role == raft.Leader && st.Term == s.pendingTerm) {
+		return
+	}
+	for i := s.pendingHead; i < len(s.pending); i++ {
+		p := &s.pending[i]
+		s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, int32(st.Lead))
+	}
+	for i := s.readsHead; i < len(s.reads); i++ {
+		r := &s.reads[i]
+		s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, int32(st.Lead))
+	}
+	clear(s.reads)
+	s.pending, s.pendingHead = s.pending[:0], 0
+	s.reads, s.readsHead = s.reads[:0], 0
+}
+
+func (s *Server) reply(to sim.NodeID, cmd *Command, e Err, res Result, st *raft.Status) {
+	s.sendReply(to, cmd.Client, cmd.Seq, e, res, int32(st.Lead))
+}
+
+func (s *Server) sendReply(to sim.NodeID, client, seq uint64, e Err, res Result, lead int32) {
+	if lead < 0 {
+		lead = NoLeader
+	}
+	r := Reply{Client: client, Seq: seq, Err: e, Value: res.Value, Swapped: res.Swapped, LeaderHint: lead}
+	s.replyBuf = AppendReply(s.replyBuf[:0], &r)
+	s.host.Send(to, s.replyBuf)
+	s.stats.Replies[e]++
+}

@@ -1,0 +1,181 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// nemesis applies a schedule's faults to a run and remembers the windows in which each was
+// active, for the visualization's annotations.
+type nemesis struct {
+	r     *run
+	s     *Schedule
+	base  sim.NetworkConfig
+	open  map[string]sim.Time // fault window label -> start; closed by the matching heal
+	order []string            // open labels in opening order, so windows close deterministically
+	anns  []checker.Annotation
+}
+
+func newNemesis(r *run, s *Schedule, base sim.NetworkConfig) *nemesis {
+	return &nemesis{r: r, s: s, base: base, open: map[string]sim.Time{}}
+}
+
+func (n *nemesis) openWindow(label string) {
+	if _, ok := n.open[label]; ok {
+		return
+	}
+	n.open[label] = n.r.sim.Now()
+	n.order = append(n.order, label)
+}
+
+// closeWindows closes the open windows whose label starts with prefix.
+func (n *nemesis) closeWindows(prefix string) {
+	kept := n.order[:0]
+	for _, label := range n.order {
+		if strings.HasPrefix(label, prefix) {
+			n.anns = append(n.anns, checker.Annotation{Start: int64(n.open[label]), End: int64(n.r.sim.Now()), Label: label})
+			delete(n.open, label)
+			continue
+		}
+		kept = append(kept, label)
+	}
+	n.order = kept
+}
+
+// leaderOrNone resolves a "-leader" fault to the current leader, or -1 when there is none (the
+// fault then does nothing, as a Jepsen nemesis that finds no leader).
+func (n *nemesis) leaderOrNone(kind string) int {
+	l := n.r.leader()
+	if n.r.sim.Now() >= 0 && n.r.opts.Trace != nil {
+		n.r.opts.Trace(sim.TraceEvent{Seq: n.r.sim.Stats().Events, At: n.r.sim.Now(), Node: sim.KernelNode, Kind: "note",
+			Detail: fmt.Sprintf("%s resolves to node %d", kind, l)})
+	}
+	return l
+}
+
+func (n *nemesis) apply(f Fault) {
+	net := n.r.sim.Net()
+	id := func(i int) sim.NodeID { return sim.NodeID(i) }
+	switch f.Kind {
+	case FaultPartition:
+		groups := make([][]sim.NodeID, len(f.Groups))
+		for i, g := range f.Groups {
+			for _, x := range g {
+				groups[i] = append(groups[i], id(x))
+			}
+		}
+		net.Partition(groups...)
+		n.openWindow(fmt.Sprintf("net: partition %v", f.Groups))
+	case FaultIsolate:
+		for _, x := range f.Nodes {
+			n.isolate(x)
+		}
+	case FaultIsolateLeader:
+		if l := n.leaderOrNone(f.Kind); l >= 0 {
+			n.isolate(l)
+		}
+	case FaultLinkDown:
+		for _, l := range f.Links {
+			net.SetLink(id(l[0]), id(l[1]), false)
+		}
+		n.openWindow(fmt.Sprintf("net: links down %v", f.Links))
+	case FaultLinkUp:
+		for _, l := range f.Links {
+			net.SetLink(id(l[0]), id(l[1]), true)
+		}
+	case FaultHeal:
+		net.Heal()
+		n.closeWindows("net:")
+	case FaultCrash:
+		for _, x := range f.Nodes {
+			n.crash(x)
+		}
+	case FaultCrashLeader:
+		if l := n.leaderOrNone(f.Kind); l >= 0 {
+			n.crash(l)
+		}
+	case FaultRestart:
+		for _, x := range f.Nodes {
+			n.restart(x)
+		}
+	case FaultPause:
+		for _, x := range f.Nodes {
+			n.pause(x)
+		}
+	case FaultPauseLeader:
+		if l := n.leaderOrNone(f.Kind); l >= 0 {
+			n.pause(l)
+		}
+	case FaultResume:
+		for _, x := range f.Nodes {
+			n.resume(x)
+		}
+	case FaultClock:
+		for _, x := range f.Nodes {
+			n.r.sim.SetClockRate(id(x), f.Rate)
+			n.closeWindows(fmt.Sprintf("clock: node %d ", x))
+			if f.Rate != 1 {
+				n.openWindow(fmt.Sprintf("clock: node %d at %.3gx", x, f.Rate))
+			}
+		}
+	case FaultNet:
+		c := net.Config()
+		c.DropRate, c.DuplicateRate, c.LongDelayRate = f.Drop, f.Duplicate, f.LongDelay
+		if c.LongDelayMax == 0 {
+			c.LongDelayMax = 2 * sim.Second
+		}
+		net.SetConfig(c)
+	default:
+		panic("scenarios: validated schedule has fault kind " + f.Kind)
+	}
+}
+
+func (n *nemesis) isolate(x int) {
+	n.r.sim.Net().Isolate(sim.NodeID(x))
+	n.openWindow(fmt.Sprintf("net: node %d isolated", x))
+}
+
+func (n *nemesis) crash(x int) {
+	if n.r.sim.IsUp(sim.NodeID(x)) {
+		n.r.sim.Crash(sim.NodeID(x))
+		n.openWindow(fmt.Sprintf("crash: node %d down", x))
+	}
+}
+
+func (n *nemesis) restart(x int) {
+	if !n.r.sim.IsUp(sim.NodeID(x)) {
+		n.r.sim.Restart(sim.NodeID(x))
+		n.closeWindows(fmt.Sprintf("crash: node %d ", x))
+	}
+}
+
+func (n *nemesis) pause(x int) {
+	if n.r.sim.IsUp(sim.NodeID(x)) && !n.r.sim.IsPaused(sim.NodeID(x)) {
+		n.r.sim.Pause(sim.NodeID(x))
+		n.openWindow(fmt.Sprintf("pause: node %d paused", x))
+	}
+}
+
+func (n *nemesis) resume(x int) {
+	if n.r.sim.IsPaused(sim.NodeID(x)) {
+		n.r.sim.Resume(sim.NodeID(x))
+		n.closeWindows(fmt.Sprintf("pause: node %d ", x))
+	}
+}
+
+// healAll ends every fault: the network is whole and reliable again, crashed nodes restart,
+// paused nodes resume, clocks keep true time. What follows is the liveness phase.
+func (n *nemesis) healAll() {
+	net := n.r.sim.Net()
+	net.Heal()
+	net.SetConfig(n.base)
+	for x := 0; x < n.s.Nodes; x++ {
+		n.restart(x)
+		n.resume(x)
+		n.r.sim.SetClockRate(sim.NodeID(x), 1)
+	}
+	n.closeWindows("")
+}

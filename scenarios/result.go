@@ -1,0 +1,130 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// Spec names one run: a scenario and seed, or an explicit schedule (which then carries its own
+// seed), with an optional planted bug.
+type Spec struct {
+	Scenario string
+	Seed     uint64
+	Bug      string
+	Schedule *Schedule // when set, replayed instead of generating one from Scenario and Seed
+}
+
+// Options are run settings that do not change what the run does, only what it reports (except
+// UntilMs, which ends it early).
+type Options struct {
+	Trace         func(sim.TraceEvent) // human-readable event log sink (simrun -v, artifacts)
+	RecordDigests bool                 // keep per-event digests to pinpoint nondeterminism
+	UntilMs       int64                // stop at this virtual time (0: run to the end)
+	CheckTimeout  time.Duration        // bound of the linearizability check (0: DefaultCheckTimeout)
+	MaxEvents     int64                // bound on simulation events (0: DefaultMaxEvents)
+}
+
+// Default bounds of a run.
+const (
+	DefaultCheckTimeout = 10 * time.Second
+	DefaultMaxEvents    = 20_000_000
+)
+
+// Status is a run's overall verdict.
+type Status uint8
+
+const (
+	Pass Status = iota
+	Fail
+	// Inconclusive: no check failed, but one could not decide (the linearizability checker hit
+	// its time bound).
+	Inconclusive
+)
+
+func (s Status) String() string {
+	return [...]string{"pass", "fail", "inconclusive"}[s]
+}
+
+// Check names, as reported in Result.Check. Safety properties of the online monitor use the
+// monitor's own names (election-safety, log-matching, ...).
+const (
+	CheckLinearizability = "linearizability"
+	CheckLiveness        = "liveness"
+	CheckRaftTest        = "raft-test"   // a scripted 6.5840 test's own check
+	CheckEventLimit      = "event-limit" // the run did not settle within its event bound
+)
+
+// Result is what one run found.
+type Result struct {
+	Scenario string
+	Seed     uint64
+	Bug      string
+	Status   Status
+	Check    string // the property that failed ("" when none did)
+	Message  string // the violation in plain words
+	// FailedAt and FailedEvent locate the first event at which the failure became visible.
+	FailedAt    sim.Time
+	FailedEvent int64
+
+	SafetyVerdict   string // "ok" or the violated property
+	LinVerdict      string // "ok", "illegal", "unknown", or "" when not checked
+	LivenessVerdict string // "ok", "fail", or "" when not checked
+
+	VirtualTime sim.Time
+	Events      int64
+	Messages    int64
+	Ops         int
+	Faults      int
+	End         sim.End
+	Hash        uint64
+	Digests     []uint64
+
+	Schedule    *Schedule // the schedule executed (nil for scripted scenarios)
+	History     []checker.Op
+	Lin         *checker.LinResult
+	Annotations []checker.Annotation
+	Files       []string // artifacts written for this run (filled by simrun)
+}
+
+// fail records the first failure; later ones are consequences and are not reported over it.
+func (r *Result) fail(check, message string, at sim.Time, event int64) {
+	if r.Status == Fail {
+		return
+	}
+	r.Status, r.Check, r.Message, r.FailedAt, r.FailedEvent = Fail, check, message, at, event
+}
+
+// Report is the run's outcome in plain words, several lines for a failure.
+func (r *Result) Report() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s seed %d", r.Scenario, r.Seed)
+	if r.Bug != "" {
+		fmt.Fprintf(&b, " with planted bug %s", r.Bug)
+	}
+	switch r.Status {
+	case Pass:
+		b.WriteString(": every check passed")
+	case Inconclusive:
+		fmt.Fprintf(&b, ": inconclusive: %s", r.Message)
+	case Fail:
+		fmt.Fprintf(&b, ": FAILED %s at %s (event #%d)\n  %s", r.Check, r.FailedAt, r.FailedEvent,
+			strings.ReplaceAll(r.Message, "\n", "\n  "))
+	}
+	if r.End == sim.EndEventLimit || r.End == sim.EndTimeLimit {
+		fmt.Fprintf(&b, "\n  note: the run ended at its %s", r.End)
+	}
+	return b.String()
+}
+
+// WriteVisualization writes Porcupine's visualization of a non-linearizable history, annotated
+// with the run's fault windows, and reports whether it wrote one.
+func (r *Result) WriteVisualization(path string) bool {
+	if r.Lin == nil || r.Lin.Verdict != checker.Illegal {
+		return false
+	}
+	return checker.WriteVisualization(*r.Lin, r.Annotations, path) == nil
+}

@@ -1,0 +1,184 @@
+package scenarios
+
+import "fmt"
+
+// ShrinkStats says how much a shrink removed and what it cost.
+type ShrinkStats struct {
+	Check                         string // the property that fails, before and after
+	FaultsBefore, FaultsAfter     int
+	OpsBefore, OpsAfter           int // operations the clients performed
+	NodesBefore, NodesAfter       int
+	ClientsBefore, ClientsAfter   int
+	DurationBefore, DurationAfter int64 // ms
+	Runs                          int   // simulations executed
+	RunLimitHit                   bool  // shrinking stopped at maxShrinkRuns, not at a fixpoint
+}
+
+// maxShrinkRuns bounds the simulations one shrink may execute.
+const maxShrinkRuns = 2000
+
+// Shrink minimizes a failing schedule to a smaller one that fails the same check (the same
+// property, not just any failure): fewer fault events, fewer clients and operations, a shorter
+// duration, fewer nodes, a calmer network. It is deterministic: each candidate is a pure function
+// of the current schedule, tried in a fixed order, and each run is a pure function of its
+// schedule. The result still fails: every accepted step was a failing run.
+func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
+	opts.Trace = nil
+	opts.RecordDigests = false
+	first, err := Execute(Spec{Scenario: s.Scenario, Seed: s.Seed, Bug: s.Bug, Schedule: s}, opts)
+	if err != nil {
+		return nil, ShrinkStats{}, err
+	}
+	if first.Status != Fail {
+		return nil, ShrinkStats{}, fmt.Errorf("the run %s does not fail (verdict %s): nothing to shrink", first.Scenario, first.Status)
+	}
+	sh := &shrinker{opts: opts, check: first.Check, cur: s.Clone(), curOps: first.Ops}
+	sh.st = ShrinkStats{Check: first.Check, FaultsBefore: len(s.Faults), OpsBefore: first.Ops,
+		NodesBefore: s.Nodes, ClientsBefore: s.Workload.Clients, DurationBefore: s.DurationMs, Runs: 1}
+	for pass := 0; pass < 20 && !sh.st.RunLimitHit; pass++ {
+		changed := sh.faults()
+		changed = sh.duration() || changed
+		changed = sh.workload() || changed
+		changed = sh.nodes() || changed
+		changed = sh.network() || changed
+		if !changed {
+			break
+		}
+	}
+	st := &sh.st
+	st.FaultsAfter, st.OpsAfter = len(sh.cur.Faults), sh.curOps
+	st.NodesAfter, st.ClientsAfter, st.DurationAfter = sh.cur.Nodes, sh.cur.Workload.Clients, sh.cur.DurationMs
+	return sh.cur, sh.st, nil
+}
+
+// shrinker holds the smallest schedule found so far that fails the target check.
+type shrinker struct {
+	opts   Options
+	check  string
+	cur    *Schedule
+	curOps int
+	st     ShrinkStats
+}
+
+// try runs a candidate and adopts it if it fails the same check.
+func (sh *shrinker) try(c *Schedule) bool {
+	if sh.st.Runs >= maxShrinkRuns {
+		sh.st.RunLimitHit = true
+		return false
+	}
+	if c.Validate() != nil {
+		return false
+	}
+	sh.st.Runs++
+	r, err := Execute(Spec{Scenario: c.Scenario, Seed: c.Seed, Bug: c.Bug, Schedule: c}, sh.opts)
+	if err != nil || r.Status != Fail || r.Check != sh.check {
+		return false
+	}
+	sh.cur, sh.curOps = c, r.Ops
+	return true
+}
+
+// edit tries a copy of the current schedule changed by f.
+func (sh *shrinker) edit(f func(c *Schedule)) bool {
+	c := sh.cur.Clone()
+	f(c)
+	return sh.try(c)
+}
+
+// faults removes fault events by delta debugging: chunks of halving size, then single events.
+func (sh *shrinker) faults() bool {
+	changed := false
+	for chunk := len(sh.cur.Faults) / 2; chunk >= 1; chunk /= 2 {
+		for i := 0; i+chunk <= len(sh.cur.Faults); {
+			if sh.edit(func(c *Schedule) { c.Faults = append(c.Faults[:i:i], c.Faults[i+chunk:]...) }) {
+				changed = true
+				continue // the next chunk now starts at i
+			}
+			i += chunk
+		}
+	}
+	return changed
+}
+
+// duration cuts the fault phase short, as far as the last remaining fault allows.
+func (sh *shrinker) duration() bool {
+	changed := false
+	for _, frac := range []int64{2, 4, 8} {
+		target := sh.cur.DurationMs - sh.cur.DurationMs/frac
+		last := int64(0)
+		for _, f := range sh.cur.Faults {
+			last = max(last, f.AtMs+1)
+		}
+		if target < last || target < 100 {
+			continue
+		}
+		changed = sh.edit(func(c *Schedule) { c.DurationMs = target }) || changed
+	}
+	return changed
+}
+
+func (sh *shrinker) workload() bool {
+	changed := false
+	for sh.cur.Workload.Clients > 1 && sh.edit(func(c *Schedule) { c.Workload.Clients-- }) {
+		changed = true
+	}
+	for _, div := range []int{4, 2} {
+		if sh.cur.Workload.OpsPerClient/div >= 1 {
+			changed = sh.edit(func(c *Schedule) { c.Workload.OpsPerClient /= div }) || changed
+		}
+	}
+	if sh.cur.Workload.Keys > 1 {
+		changed = sh.edit(func(c *Schedule) { c.Workload.Keys = max(1, c.Workload.Keys/2) }) || changed
+	}
+	return changed
+}
+
+// nodes tries smaller clusters (odd sizes from 3 up), dropping faults that name nodes that no
+// longer exist.
+func (sh *shrinker) nodes() bool {
+	for n := 3; n < sh.cur.Nodes; n += 2 {
+		if sh.edit(func(c *Schedule) {
+			c.Nodes = n
+			kept := c.Faults[:0]
+			for _, f := range c.Faults {
+				if faultFits(f, n) {
+					kept = append(kept, f)
+				}
+			}
+			c.Faults = kept
+		}) {
+			return true
+		}
+	}
+	return false
+}
+
+func faultFits(f Fault, n int) bool {
+	for _, x := range f.Nodes {
+		if x >= n {
+			return false
+		}
+	}
+	for _, g := range f.Groups {
+		for _, x := range g {
+			if x >= n {
+				return false
+			}
+		}
+	}
+	for _, l := range f.Links {
+		if l[0] >= n || l[1] >= n {
+			return false
+		}
+	}
+	return true
+}
+
+// network turns random message faults off.
+func (sh *shrinker) network() bool {
+	n := sh.cur.Network
+	if n.Drop == 0 && n.Duplicate == 0 && n.LongDelay == 0 {
+		return false
+	}
+	return sh.edit(func(c *Schedule) { c.Network.Drop, c.Network.Duplicate, c.Network.LongDelay = 0, 0, 0 })
+}

@@ -1,0 +1,199 @@
+package scenarios
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/kv"
+	"github.com/raftsim/raftsim/raft/simhost"
+	"github.com/raftsim/raftsim/sim"
+)
+
+// Workload runs: raft servers running the KV service, clerks driving a workload, the schedule's
+// faults, then heal and the liveness phase, then the checks.
+
+const (
+	// CheckRaftStateSize is the lab's snapshot-size check: with snapshots on, no server's
+	// persisted raft state may exceed raftStateSlack times MaxRaftStateBytes.
+	CheckRaftStateSize = "raft-state-size"
+	raftStateSlack     = 8
+	// pollInterval is how often the harness looks for a leader and for the end of the workload
+	// after the final heal.
+	pollInterval = 10 * sim.Millisecond
+)
+
+func ms(x int64) sim.Time    { return sim.Time(x) * sim.Millisecond }
+func msf(x float64) sim.Time { return sim.Time(x * float64(sim.Millisecond)) }
+func (n NetworkSpec) config() sim.NetworkConfig {
+	return sim.NetworkConfig{
+		LatencyMin: msf(n.LatencyMinMs), LatencyMax: msf(n.LatencyMaxMs),
+		DropRate: n.Drop, DuplicateRate: n.Duplicate, LongDelayRate: n.LongDelay, LongDelayMax: msf(n.LongDelayMaxMs),
+	}
+}
+
+func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
+	healAt := ms(s.DurationMs)
+	deadline := healAt + ms(s.LivenessBoundMs)
+	net := s.Network.config()
+	r := newRun(s.Scenario, s.Seed, bug, s.Nodes, net, deadline, opts)
+	r.result.Schedule = s
+	r.result.Faults = len(s.Faults)
+
+	readMode, ok := kv.ParseReadMode(s.Workload.ReadMode)
+	if !ok {
+		panic("scenarios: validated schedule has read mode " + s.Workload.ReadMode)
+	}
+	r.addServers(s.Nodes, simhost.Config{
+		Bug: bug.Raft, MaxRaftStateBytes: s.MaxRaftStateBytes,
+		NewService: kv.NewService(kv.ServerConfig{ReadMode: readMode, Bug: bug.KV}),
+	})
+	history := kv.NewHistory(r.sim.Now)
+	if s.Workload.Clients > 0 {
+		w := s.Workload
+		factory := kv.ClerkConfig{
+			Servers: serverIDs(s.Nodes),
+			History: history,
+			Workload: kv.Workload{
+				Keys: w.Keys, GetWeight: w.Get, PutWeight: w.Put, AppendWeight: w.Append, CASWeight: w.CAS,
+				ThinkMin: msf(w.ThinkMinMs), ThinkMax: msf(w.ThinkMaxMs), MaxOps: w.OpsPerClient, StopAt: healAt,
+			},
+		}.Factory()
+		for c := 0; c < w.Clients; c++ {
+			r.sim.AddNode(fmt.Sprintf("client%d", c), factory)
+		}
+	}
+	for id := 0; id < r.sim.NumNodes(); id++ {
+		r.sim.Start(sim.NodeID(id))
+	}
+
+	calm := net
+	calm.DropRate, calm.DuplicateRate, calm.LongDelayRate = 0, 0, 0
+	nem := newNemesis(r, s, calm)
+	for _, f := range s.Faults {
+		f := f
+		r.sim.At(ms(f.AtMs), "fault "+f.Kind, func() { nem.apply(f) })
+	}
+	leaderSeen := sim.Time(-1)
+	var poll func()
+	poll = func() {
+		r.checkRaftStateSize(s)
+		if leaderSeen < 0 && r.leader() >= 0 {
+			leaderSeen = r.sim.Now()
+		}
+		if leaderSeen >= 0 && history.Pending() == 0 {
+			r.sim.Stop("workload complete")
+			return
+		}
+		r.sim.After(pollInterval, "poll", poll)
+	}
+	r.sim.At(healAt, "heal all", func() {
+		nem.healAll()
+		poll()
+	})
+	if opts.UntilMs > 0 {
+		r.sim.At(ms(opts.UntilMs), "until", func() { r.sim.Stop("-until reached") })
+	}
+
+	res := r.sim.Run()
+	r.checkRaftStateSize(s)
+	result := r.finish(res.End)
+	nem.closeWindows("")
+	result.Annotations = nem.anns
+
+	records := history.Records()
+	ops := make([]checker.Op, len(records))
+	for i, rec := range records {
+		ops[i] = toCheckerOp(rec)
+	}
+	result.History, result.Ops = ops, len(ops)
+
+	stoppedEarly := res.End == sim.EndStopped && res.StopReason != "workload complete"
+	if result.Status == Fail || stoppedEarly {
+		return result // a safety violation or -until ended the run: later checks would judge a cut history
+	}
+	lin := checker.CheckLinearizable(ops, opts.checkTimeout())
+	result.Lin = &lin
+	result.LinVerdict = lin.Verdict.String()
+	switch lin.Verdict {
+	case checker.Illegal:
+		at := sim.Time(0)
+		if len(lin.Ops) > 0 {
+			at = sim.Time(lin.Ops[len(lin.Ops)-1].Call)
+		}
+		result.fail(CheckLinearizability, lin.Describe(), at, -1)
+	case checker.Unknown:
+		result.Status = Inconclusive
+		result.Message = fmt.Sprintf("the linearizability check hit its time bound of %v (%d operations over %d keys)",
+			opts.checkTimeout(), lin.Operations, lin.Keys)
+	}
+	live := checker.CheckLiveness(ops, int64(healAt), int64(ms(s.LivenessBoundMs)), int64(leaderSeen))
+	result.LivenessVerdict = "ok"
+	if !live.OK {
+		result.LivenessVerdict = "fail"
+		result.fail(CheckLiveness, live.Reason, deadline, -1)
+	}
+	return result
+}
+
+func (o Options) checkTimeout() time.Duration {
+	if o.CheckTimeout > 0 {
+		return o.CheckTimeout
+	}
+	return DefaultCheckTimeout
+}
+
+func serverIDs(n int) []sim.NodeID {
+	ids := make([]sim.NodeID, n)
+	for i := range ids {
+		ids[i] = sim.NodeID(i)
+	}
+	return ids
+}
+
+// checkRaftStateSize fails the run if a live server's raft state outgrew its snapshot limit.
+func (r *run) checkRaftStateSize(s *Schedule) {
+	if s.MaxRaftStateBytes <= 0 {
+		return
+	}
+	limit := raftStateSlack * s.MaxRaftStateBytes
+	for i := range r.servers {
+		if srv := r.server(i); srv != nil && srv.RaftStateBytes() > limit {
+			r.result.fail(CheckRaftStateSize, fmt.Sprintf("server %d's raft state is %d bytes, more than %dx max_raft_state_bytes (%d): it does not snapshot",
+				i, srv.RaftStateBytes(), raftStateSlack, s.MaxRaftStateBytes), r.sim.Now(), r.sim.Stats().Events)
+			r.sim.Stop("raft state too large")
+			return
+		}
+	}
+}
+
+var opKinds = map[string]checker.OpKind{"get": checker.OpGet, "put": checker.OpPut, "append": checker.OpAppend, "cas": checker.OpCAS}
+
+func toCheckerOp(rec kv.Record) checker.Op {
+	kind, ok := opKinds[rec.Kind]
+	if !ok {
+		panic("scenarios: history has an operation of kind " + rec.Kind)
+	}
+	return checker.Op{
+		Client: rec.Client, Kind: kind, Key: rec.Key, Value: rec.Value, Expected: rec.Expected,
+		Output: rec.Output, OK: rec.OK, Call: int64(rec.Call), Return: int64(rec.Return), Pending: rec.Pending,
+	}
+}
+
+// describeKVPayload shows a KV client message in the trace.
+func describeKVPayload(p []byte) string {
+	if len(p) == 0 {
+		return "empty payload"
+	}
+	switch p[0] {
+	case kv.TagRequest:
+		if c, err := kv.ParseRequest(p); err == nil {
+			return fmt.Sprintf("request client %d seq %d %s %q", c.Client, c.Seq, c.Kind, c.Key)
+		}
+	case kv.TagReply:
+		if rep, err := kv.ParseReply(p); err == nil {
+			return fmt.Sprintf("reply %+v", rep)
+		}
+	}
+	return fmt.Sprintf("%d-byte payload tagged %q", len(p), p[0])
+}

@@ -187,8 +187,18 @@ func CheckLinearizable(history []Op, timeout time.Duration) LinResult {
 
 // toPorcupine converts the history, dropping pending Gets. Metadata holds the index of the
 // operation in history, to map explanations back to the caller's records.
+//
+// Porcupine draws each client id on one row. A pending write lasts until +inf, so on its
+// client's row it would hide every later call of that client (a clerk may give up on a call
+// and go on); each pending write gets a row of its own after the clients' rows instead. Client
+// ids do not affect the check.
 func toPorcupine(history []Op) []porcupine.Operation {
 	operations := make([]porcupine.Operation, 0, len(history))
+	maxClient := 0
+	for _, op := range history {
+		maxClient = max(maxClient, op.Client)
+	}
+	pendingRow := maxClient + 1
 	for i, op := range history {
 		if op.Kind > OpCAS {
 			panic(fmt.Sprintf("checker: history[%d] has unknown kind %d", i, op.Kind))
@@ -200,8 +210,11 @@ func toPorcupine(history []Op) []porcupine.Operation {
 			continue // a read whose result nobody saw constrains nothing
 		}
 		returnNs := op.Return
+		row := op.Client
 		if op.Pending {
 			returnNs = pendingReturnNs
+			row = pendingRow
+			pendingRow++
 		} else if op.Return < op.Call {
 			panic(fmt.Sprintf("checker: history[%d] (%s) returns at %s, before its call at %s",
 				i, describeOp(op), formatNs(op.Return), formatNs(op.Call)))
@@ -211,8 +224,8 @@ func toPorcupine(history []Op) []porcupine.Operation {
 			output.Value = op.Output
 		}
 		operations = append(operations, porcupine.Operation{
-			ClientId: op.Client,
-			Input:    kvInput{Kind: op.Kind, Key: op.Key, Value: op.Value, Expected: op.Expected},
+			ClientId: row,
+			Input:    kvInput{Kind: op.Kind, Key: op.Key, Value: op.Value, Expected: op.Expected, Client: op.Client},
 			Call:     op.Call,
 			Output:   output,
 			Return:   returnNs,
@@ -493,7 +506,7 @@ func whyNotNext(value string, op porcupine.Operation) string {
 func describeOperationLine(op porcupine.Operation) string {
 	in := op.Input.(kvInput)
 	out := op.Output.(kvOutput)
-	s := fmt.Sprintf("client %d %s, called at %s", op.ClientId, describeCall(in, out), formatNs(op.Call))
+	s := fmt.Sprintf("client %d %s, called at %s", in.Client, describeCall(in, out), formatNs(op.Call))
 	if out.Pending {
 		return s + ", outcome never learned"
 	}
@@ -502,7 +515,7 @@ func describeOperationLine(op porcupine.Operation) string {
 
 // describeOp renders a caller's Op in one line.
 func describeOp(op Op) string {
-	in := kvInput{Kind: op.Kind, Key: op.Key, Value: op.Value, Expected: op.Expected}
+	in := kvInput{Kind: op.Kind, Key: op.Key, Value: op.Value, Expected: op.Expected, Client: op.Client}
 	out := kvOutput{Value: op.Output, OK: op.OK, Pending: op.Pending}
 	s := fmt.Sprintf("client %d %s, called at %s", op.Client, describeCall(in, out), formatNs(op.Call))
 	if op.Pending {

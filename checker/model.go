@@ -75,6 +75,7 @@ type kvInput struct {
 	Key      string
 	Value    string
 	Expected string
+	Client   int // for descriptions only
 }
 
 // kvOutput is the Porcupine output of one operation.
@@ -207,7 +208,12 @@ func sortPartitionsByKey[T any](keys []string, partitions [][]T) {
 
 // describeOperation renders an operation the way Describe does, e.g. `get("k") -> "v"`.
 func describeOperation(input, output interface{}) string {
-	return describeCall(input.(kvInput), output.(kvOutput))
+	in, out := input.(kvInput), output.(kvOutput)
+	if out.Pending {
+		// Drawn on a row of its own: say whose call it was.
+		return fmt.Sprintf("%s (client %d)", describeCall(in, out), in.Client)
+	}
+	return describeCall(in, out)
 }
 
 func describeCall(in kvInput, out kvOutput) string {

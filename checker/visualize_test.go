@@ -119,3 +119,20 @@ func TestWriteVisualizationUnknown(t *testing.T) {
 		t.Fatal("visualization lacks the key or the annotation")
 	}
 }
+
+// TestPendingWriteDrawnOnItsOwnRow: a clerk that gave up on a call and went on must not have
+// its later calls hidden under the pending one.
+func TestPendingWriteDrawnOnItsOwnRow(t *testing.T) {
+	operations := toPorcupine([]Op{
+		pending(put(1, "k", "x", 0, 0)),
+		get(1, "k", "x", 10, 20),
+		pending(put(3, "k", "y", 5, 0)),
+	})
+	rows := []int{operations[0].ClientId, operations[1].ClientId, operations[2].ClientId}
+	if rows[0] != 4 || rows[1] != 1 || rows[2] != 5 {
+		t.Fatalf("rows %v, want pending writes after the clients' rows: [4 1 5]", rows)
+	}
+	if d := describeOperation(operations[0].Input, operations[0].Output); d != `put("k", "x") pending (client 1)` {
+		t.Fatalf("description %q", d)
+	}
+}

@@ -22,15 +22,18 @@ type ClerkConfig struct {
 	// moves on to its next call (0 = DefaultMaxAttempts).
 	MaxAttempts int
 	// RetryBackoff is the pause after every server in turn answered without success (no leader
-	// known), so that a leaderless cluster is not flooded (0 = DefaultRetryBackoff).
-	RetryBackoff sim.Time
+	// known), so that a leaderless cluster is not flooded (0 = DefaultRetryBackoff). It doubles
+	// after each such round of one call, up to RetryBackoffMax (0 = DefaultRetryBackoffMax), so
+	// that the attempt cap spans seconds of unavailability rather than a burst of refusals.
+	RetryBackoff, RetryBackoffMax sim.Time
 }
 
 // Clerk defaults.
 const (
-	DefaultRequestTimeout = 400 * sim.Millisecond
-	DefaultMaxAttempts    = 64
-	DefaultRetryBackoff   = 20 * sim.Millisecond
+	DefaultRequestTimeout  = 400 * sim.Millisecond
+	DefaultMaxAttempts     = 64
+	DefaultRetryBackoff    = 20 * sim.Millisecond
+	DefaultRetryBackoffMax = 500 * sim.Millisecond
 )
 
 func (c ClerkConfig) withDefaults() ClerkConfig {
@@ -42,6 +45,9 @@ func (c ClerkConfig) withDefaults() ClerkConfig {
 	}
 	if c.RetryBackoff == 0 {
 		c.RetryBackoff = DefaultRetryBackoff
+	}
+	if c.RetryBackoffMax == 0 {
+		c.RetryBackoffMax = max(DefaultRetryBackoffMax, c.RetryBackoff)
 	}
 	return c
 }
@@ -56,6 +62,8 @@ func (c ClerkConfig) Validate() error {
 		return fmt.Errorf("kv: ClerkConfig.History is nil (create one with NewHistory(sim.Now))")
 	case c.RequestTimeout < 0 || c.MaxAttempts < 0 || c.RetryBackoff < 0:
 		return fmt.Errorf("kv: ClerkConfig has a negative timeout, attempt cap or backoff")
+	case c.RetryBackoffMax < c.RetryBackoff:
+		return fmt.Errorf("kv: ClerkConfig.RetryBackoffMax (%v) is below RetryBackoff (%v)", c.RetryBackoffMax, c.RetryBackoff)
 	}
 	return c.Workload.Validate()
 }
@@ -91,10 +99,11 @@ const (
 // server answers it or the attempt cap is hit. The client id is drawn at start from the
 // clerk's stream, so a restarted clerk is a new client to the servers' duplicate tables.
 type Clerk struct {
-	cfg    ClerkConfig
-	env    *sim.Env
-	client uint64
-	gen    *generator
+	cfg      ClerkConfig
+	env      *sim.Env
+	client   uint64
+	gen      *generator
+	pickRand *sim.Rand
 
 	seq      uint64
 	active   bool // a call is outstanding
@@ -119,8 +128,11 @@ func (c *Clerk) Start(env *sim.Env) {
 	c.env = env
 	rnd := env.Rand()
 	c.client = rnd.Uint64() | 1 // never 0, so a zeroed reply cannot match
+	// Server picks draw from a stream of their own, so that the k-th call of a clerk is the same
+	// whatever retries the faults cause (removing a fault while shrinking keeps the workload).
+	c.pickRand = sim.NewRand(rnd.Uint64(), "kv/clerk/server-pick")
 	c.gen = newGenerator(c.cfg.Workload, rnd, int(env.ID()))
-	c.leader = rnd.Intn(len(c.cfg.Servers))
+	c.leader = c.pickRand.Intn(len(c.cfg.Servers))
 	c.scheduleNext()
 }
 
@@ -169,7 +181,7 @@ func (c *Clerk) startCall() {
 	c.failures = 0
 	c.stats.Calls++
 	if c.leader < 0 {
-		c.leader = c.env.Rand().Intn(len(c.cfg.Servers))
+		c.leader = c.pickRand.Intn(len(c.cfg.Servers))
 	}
 	c.target = c.leader
 	c.send()
@@ -234,8 +246,12 @@ func (c *Clerk) retry(next int) {
 	}
 	c.target = next
 	c.failures++
-	if c.failures%len(c.cfg.Servers) == 0 {
-		c.setTimer(c.cfg.RetryBackoff, timerBackoff)
+	if rounds := c.failures / len(c.cfg.Servers); c.failures%len(c.cfg.Servers) == 0 {
+		backoff := c.cfg.RetryBackoff
+		for i := 1; i < rounds && backoff < c.cfg.RetryBackoffMax; i++ {
+			backoff *= 2
+		}
+		c.setTimer(min(backoff, c.cfg.RetryBackoffMax), timerBackoff)
 		return
 	}
 	c.send()

@@ -120,7 +120,7 @@ type pendingOp struct {
 type pendingRead struct {
 	ctx         uint64
 	client, seq uint64
-	key         string
+	key         []byte // aliases the request payload, which belongs to this node
 	from        sim.NodeID
 }
 
@@ -152,6 +152,9 @@ func (s *Server) Restore(snapshot []byte) {
 	if err := s.sm.Restore(snapshot); err != nil {
 		panic(fmt.Sprintf("kv: node %d cannot load a snapshot: %v", s.host.ID(), err))
 	}
+	// A snapshot from the leader may cover the indices of pending proposals, which then never
+	// come through Apply: their outcome is unknown here.
+	s.failAll(NoLeader)
 }
 
 // Snapshot encodes the state machine.
@@ -159,7 +162,7 @@ func (s *Server) Snapshot() []byte { return s.sm.Snapshot() }
 
 // HandleMessage serves one client request.
 func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
-	cmd, err := ParseRequest(payload)
+	cmd, err := parseRequestView(payload)
 	if err != nil {
 		s.stats.BadRequests++
 		return
@@ -167,8 +170,8 @@ func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
 	s.stats.Requests++
 	st := s.host.Status()
 	s.sweep(&st)
-	if cmd.Kind == OpGet && s.cfg.ReadMode == ReadIndex {
-		s.startRead(from, &cmd, &st, payload)
+	if cmd.kind == OpGet && s.cfg.ReadMode == ReadIndex {
+		s.startRead(from, &cmd, &st)
 		return
 	}
 	if st.Role != raft.Leader {
@@ -178,7 +181,7 @@ func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
 	// A retry of a request already in the log of this term: wait for it, answering the
 	// latest sender.
 	for i := s.pendingHead; i < len(s.pending); i++ {
-		if p := &s.pending[i]; p.client == cmd.Client && p.seq == cmd.Seq {
+		if p := &s.pending[i]; p.client == cmd.client && p.seq == cmd.seq {
 			p.from = from
 			return
 		}
@@ -199,17 +202,17 @@ func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
 	if n := len(s.pending); n > s.pendingHead && s.pending[n-1].index >= index {
 		panic(fmt.Sprintf("kv: node %d proposed at index %d after a pending proposal at index %d in the same term", s.host.ID(), index, s.pending[n-1].index))
 	}
-	s.pending = append(s.pending, pendingOp{index: index, term: term, client: cmd.Client, seq: cmd.Seq, from: from})
+	s.pending = append(s.pending, pendingOp{index: index, term: term, client: cmd.client, seq: cmd.seq, from: from})
 	s.pendingTerm = term
 	s.armSweep()
 }
 
-func (s *Server) startRead(from sim.NodeID, cmd *Command, st *raft.Status, payload []byte) {
+func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *raft.Status) {
 	// PLANTED BUG read-local: a leader answers from its local state, with no quorum round, so a
 	// deposed leader that has not noticed yet serves stale values.
 	if s.cfg.Bug == BugReadLocal && st.Role == raft.Leader {
 		s.stats.LocalReads++
-		s.reply(from, cmd, OK, Result{Value: s.sm.Get(cmd.Key)}, st)
+		s.reply(from, cmd, OK, Result{Value: s.sm.getBytes(cmd.key)}, st)
 		return
 	}
 	if st.Role != raft.Leader {
@@ -227,23 +230,23 @@ func (s *Server) startRead(from sim.NodeID, cmd *Command, st *raft.Status, paylo
 		return
 	}
 	s.stats.Reads++
-	s.reads = append(s.reads, pendingRead{ctx: ctx, client: cmd.Client, seq: cmd.Seq, key: cmd.Key, from: from})
+	s.reads = append(s.reads, pendingRead{ctx: ctx, client: cmd.client, seq: cmd.seq, key: cmd.key, from: from})
 	s.pendingTerm = st.Term
 	s.armSweep()
 }
 
 // Apply applies one committed entry and answers the request that proposed it here, if any.
 func (s *Server) Apply(e raft.Entry) {
-	var cmd Command
+	var cmd commandView
 	var res Result
 	normal := e.Type == raft.EntryNormal
 	if normal {
 		var err error
-		cmd, err = UnmarshalCommand(e.Data)
+		cmd, err = decodeCommandView(e.Data)
 		if err != nil {
 			panic(fmt.Sprintf("kv: node %d: committed entry %d (term %d) is not a command: %v", s.host.ID(), e.Index, e.Term, err))
 		}
-		res = s.sm.Apply(&cmd)
+		res = s.sm.apply(&cmd)
 		s.stats.Applied++
 		if res.Duplicate {
 			s.stats.Duplicates++
@@ -255,7 +258,7 @@ func (s *Server) Apply(e raft.Entry) {
 		// The same (client, seq) at the index means this request's outcome is res, whichever
 		// term's copy of it got there (the duplicate table made them equivalent); anything else
 		// means the proposal was replaced by another leader's entry.
-		if normal && p.index == e.Index && p.client == cmd.Client && p.seq == cmd.Seq {
+		if normal && p.index == e.Index && p.client == cmd.client && p.seq == cmd.seq {
 			s.sendReply(p.from, p.client, p.seq, OK, res, raft.None)
 		} else {
 			s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, raft.None)
@@ -273,7 +276,7 @@ func (s *Server) ReadReady(ctx uint64) {
 		s.reads[s.readsHead] = pendingRead{}
 		s.readsHead++
 		if r.ctx == ctx {
-			s.sendReply(r.from, r.client, r.seq, OK, Result{Value: s.sm.Get(r.key)}, raft.None)
+			s.sendReply(r.from, r.client, r.seq, OK, Result{Value: s.sm.getBytes(r.key)}, raft.None)
 		} else {
 			// raft confirms rounds in order, so an earlier round still waiting was dropped.
 			s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, raft.None)
@@ -309,21 +312,26 @@ func (s *Server) sweep(st *raft.Status) {
 	if s.numPending() == 0 || (st.Role == raft.Leader && st.Term == s.pendingTerm) {
 		return
 	}
+	s.failAll(int32(st.Lead))
+}
+
+// failAll answers every pending request ErrRetry.
+func (s *Server) failAll(leaderHint int32) {
 	for i := s.pendingHead; i < len(s.pending); i++ {
 		p := &s.pending[i]
-		s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, int32(st.Lead))
+		s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, leaderHint)
 	}
 	for i := s.readsHead; i < len(s.reads); i++ {
 		r := &s.reads[i]
-		s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, int32(st.Lead))
+		s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, leaderHint)
 	}
 	clear(s.reads)
 	s.pending, s.pendingHead = s.pending[:0], 0
 	s.reads, s.readsHead = s.reads[:0], 0
 }
 
-func (s *Server) reply(to sim.NodeID, cmd *Command, e Err, res Result, st *raft.Status) {
-	s.sendReply(to, cmd.Client, cmd.Seq, e, res, int32(st.Lead))
+func (s *Server) reply(to sim.NodeID, cmd *commandView, e Err, res Result, st *raft.Status) {
+	s.sendReply(to, cmd.client, cmd.seq, e, res, int32(st.Lead))
 }
 
 func (s *Server) sendReply(to sim.NodeID, client, seq uint64, e Err, res Result, lead int32) {

@@ -1,9 +1,11 @@
 package kv
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // StateMachine is the replicated KV state: the key/value map plus the duplicate table that makes
@@ -11,7 +13,11 @@ import (
 // server that restarts from a snapshot or installs one from the leader still recognizes a retried
 // request. It is a pure function of the sequence of applied commands.
 type StateMachine struct {
-	values map[string]string
+	// The key/value map, laid out so that applying a command decoded in place (keys as byte
+	// slices) allocates nothing for existing keys: slot maps a key to its index in keys/values.
+	slot   map[string]int32
+	keys   []string
+	values []string
 	// sessions is the duplicate table: per client, the sequence number of its last applied write
 	// and that write's result. Gets are not recorded: executing a read again is harmless, and
 	// its result is the state at the moment the retry is applied, which lies inside the call.
@@ -31,17 +37,47 @@ type Result struct {
 	Duplicate bool   // the write was already applied: nothing changed, the recorded result is returned
 }
 
+// maxStateKeys bounds the number of keys; the slot index is an int32.
+const maxStateKeys = 1 << 30
+
 // NewStateMachine returns an empty state machine; bug selects a planted KV bug (BugNone for the
 // correct one).
 func NewStateMachine(bug Bug) *StateMachine {
-	return &StateMachine{values: make(map[string]string), sessions: make(map[uint64]session), bug: bug}
+	return &StateMachine{slot: make(map[string]int32), sessions: make(map[uint64]session), bug: bug}
 }
 
 // Get returns the current value of key ("" when missing).
-func (m *StateMachine) Get(key string) string { return m.values[key] }
+func (m *StateMachine) Get(key string) string {
+	if i, ok := m.slot[key]; ok {
+		return m.values[i]
+	}
+	return ""
+}
+
+func (m *StateMachine) getBytes(key []byte) string {
+	if i, ok := m.slot[string(key)]; ok { // no allocation: map lookup by converted bytes
+		return m.values[i]
+	}
+	return ""
+}
+
+// set stores value under key, allocating the key only the first time it is written.
+func (m *StateMachine) set(key []byte, value string) {
+	if i, ok := m.slot[string(key)]; ok {
+		m.values[i] = value
+		return
+	}
+	if len(m.keys) >= maxStateKeys {
+		panic(fmt.Sprintf("kv: state machine holds %d keys, the limit", len(m.keys)))
+	}
+	k := string(key)
+	m.slot[k] = int32(len(m.keys))
+	m.keys = append(m.keys, k)
+	m.values = append(m.values, value)
+}
 
 // Keys returns the number of keys ever written.
-func (m *StateMachine) Keys() int { return len(m.values) }
+func (m *StateMachine) Keys() int { return len(m.keys) }
 
 // Sessions returns the number of clients in the duplicate table.
 func (m *StateMachine) Sessions() int { return len(m.sessions) }
@@ -50,30 +86,35 @@ func (m *StateMachine) Sessions() int { return len(m.sessions) }
 // client's last applied write is a duplicate (a retry, or a copy left in the log by an earlier
 // leader): it changes nothing, and for the latest sequence number the recorded result is returned.
 func (m *StateMachine) Apply(c *Command) Result {
-	if !c.Kind.valid() {
-		panic(fmt.Sprintf("kv: StateMachine.Apply of a command with invalid kind %d (commands are validated when decoded)", c.Kind))
+	return m.apply(&commandView{client: c.Client, seq: c.Seq, kind: c.Kind,
+		key: []byte(c.Key), value: []byte(c.Value), expected: []byte(c.Expected)})
+}
+
+func (m *StateMachine) apply(c *commandView) Result {
+	if !c.kind.valid() {
+		panic(fmt.Sprintf("kv: StateMachine.Apply of a command with invalid kind %d (commands are validated when decoded)", c.kind))
 	}
-	if c.Kind == OpGet {
-		return Result{Value: m.values[c.Key]}
+	if c.kind == OpGet {
+		return Result{Value: m.getBytes(c.key)}
 	}
-	last, known := m.sessions[c.Client]
+	last, known := m.sessions[c.client]
 	// PLANTED BUG no-dedup: the duplicate table is not consulted, so a retried write is applied again.
-	if known && c.Seq <= last.seq && m.bug != BugNoDedup {
-		return Result{Swapped: c.Seq == last.seq && last.swapped, Duplicate: true}
+	if known && c.seq <= last.seq && m.bug != BugNoDedup {
+		return Result{Swapped: c.seq == last.seq && last.swapped, Duplicate: true}
 	}
 	swapped := false
-	switch c.Kind {
+	switch c.kind {
 	case OpPut:
-		m.values[c.Key] = c.Value
+		m.set(c.key, string(c.value))
 	case OpAppend:
-		m.values[c.Key] += c.Value
+		m.set(c.key, m.getBytes(c.key)+string(c.value))
 	case OpCAS:
-		if m.values[c.Key] == c.Expected {
-			m.values[c.Key] = c.Value
+		if m.getBytes(c.key) == string(c.expected) {
+			m.set(c.key, string(c.value))
 			swapped = true
 		}
 	}
-	m.sessions[c.Client] = session{seq: c.Seq, swapped: swapped}
+	m.sessions[c.client] = session{seq: c.seq, swapped: swapped}
 	return Result{Swapped: swapped}
 }
 
@@ -82,13 +123,13 @@ const snapshotVersion = 1
 // Snapshot encodes the whole state deterministically: version byte, key count, (key, value) pairs
 // in sorted key order, session count, (client, seq, swapped) in sorted client order.
 func (m *StateMachine) Snapshot() []byte {
-	keys := make([]string, 0, len(m.values))
+	order := make([]int32, len(m.keys))
 	size := 1 + 2*binary.MaxVarintLen64
-	for k, v := range m.values { // detguard:unordered keys are sorted before they reach the encoding
-		keys = append(keys, k)
-		size += len(k) + len(v) + 2*binary.MaxVarintLen32
+	for i := range order {
+		order[i] = int32(i)
+		size += len(m.keys[i]) + len(m.values[i]) + 2*binary.MaxVarintLen32
 	}
-	slices.Sort(keys)
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(m.keys[a], m.keys[b]) })
 	clients := make([]uint64, 0, len(m.sessions))
 	for c := range m.sessions { // detguard:unordered clients are sorted before they reach the encoding
 		clients = append(clients, c)
@@ -103,10 +144,10 @@ func (m *StateMachine) Snapshot() []byte {
 
 	buf := make([]byte, 0, size)
 	buf = append(buf, snapshotVersion)
-	buf = binary.AppendUvarint(buf, uint64(len(keys)))
-	for _, k := range keys {
-		buf = appendString(buf, k)
-		buf = appendString(buf, m.values[k])
+	buf = binary.AppendUvarint(buf, uint64(len(order)))
+	for _, i := range order {
+		buf = appendString(buf, m.keys[i])
+		buf = appendString(buf, m.values[i])
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(clients)))
 	for _, c := range clients {
@@ -125,8 +166,8 @@ func (m *StateMachine) Snapshot() []byte {
 // Restore replaces the state with a snapshot made by Snapshot (empty data: the empty state).
 // Garbage is rejected with an error and leaves the state unchanged.
 func (m *StateMachine) Restore(data []byte) error {
-	values := make(map[string]string)
-	sessions := make(map[uint64]session)
+	fresh := NewStateMachine(m.bug)
+	sessions := fresh.sessions
 	if len(data) > 0 {
 		d := decoder{b: data}
 		if v := d.byte(); v != snapshotVersion && d.err == nil {
@@ -136,14 +177,17 @@ func (m *StateMachine) Restore(data []byte) error {
 		if nKeys > uint64(len(data)) { // every pair takes at least two bytes
 			return fmt.Errorf("kv: snapshot claims %d keys in %d bytes", nKeys, len(data))
 		}
-		prevKey := ""
+		var prevKey []byte
 		for i := uint64(0); i < nKeys && d.err == nil; i++ {
-			k := d.string(MaxKeyBytes)
+			k := d.bytes(MaxKeyBytes)
 			v := d.string(MaxValueBytes)
-			if d.err == nil && i > 0 && k <= prevKey {
+			if d.err != nil {
+				break
+			}
+			if i > 0 && bytes.Compare(k, prevKey) <= 0 {
 				return fmt.Errorf("kv: snapshot keys not strictly increasing at key %d (%q after %q)", i, k, prevKey)
 			}
-			values[k] = v
+			fresh.set(k, v)
 			prevKey = k
 		}
 		nSessions := d.uvarint()
@@ -171,7 +215,6 @@ func (m *StateMachine) Restore(data []byte) error {
 			return err
 		}
 	}
-	m.values = values
-	m.sessions = sessions
+	m.slot, m.keys, m.values, m.sessions = fresh.slot, fresh.keys, fresh.values, fresh.sessions
 	return nil
 }

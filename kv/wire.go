@@ -78,34 +78,50 @@ func (c *Command) Marshal() []byte {
 // trailing bytes, unknown kinds, oversized fields and fields a kind does not carry (a Get with a
 // value, a Put with an expected value) with an error; it never panics.
 func UnmarshalCommand(b []byte) (Command, error) {
-	var c Command
-	d := decoder{b: b}
-	c.Kind = OpKind(d.byte())
-	c.Client = d.uvarint()
-	c.Seq = d.uvarint()
-	c.Key = d.string(MaxKeyBytes)
-	c.Value = d.string(MaxValueBytes)
-	c.Expected = d.string(MaxValueBytes)
-	if err := d.finish("command"); err != nil {
+	v, err := decodeCommandView(b)
+	if err != nil {
 		return Command{}, err
 	}
-	if err := c.validate(); err != nil {
-		return Command{}, err
-	}
-	return c, nil
+	return Command{Client: v.client, Seq: v.seq, Kind: v.kind, Key: string(v.key), Value: string(v.value), Expected: string(v.expected)}, nil
 }
 
-func (c *Command) validate() error {
-	if !c.Kind.valid() {
-		return fmt.Errorf("kv: command has unknown kind %d", uint8(c.Kind))
+// commandView is a decoded command whose fields alias the encoding, so that servers decode
+// requests and log entries without allocating.
+type commandView struct {
+	client, seq          uint64
+	kind                 OpKind
+	key, value, expected []byte
+}
+
+func decodeCommandView(b []byte) (commandView, error) {
+	var v commandView
+	d := decoder{b: b}
+	v.kind = OpKind(d.byte())
+	v.client = d.uvarint()
+	v.seq = d.uvarint()
+	v.key = d.bytes(MaxKeyBytes)
+	v.value = d.bytes(MaxValueBytes)
+	v.expected = d.bytes(MaxValueBytes)
+	if err := d.finish("command"); err != nil {
+		return commandView{}, err
 	}
-	if c.Kind == OpGet && c.Value != "" {
-		return errors.New("kv: get command carries a value")
+	switch {
+	case !v.kind.valid():
+		return commandView{}, fmt.Errorf("kv: command has unknown kind %d", uint8(v.kind))
+	case v.kind == OpGet && len(v.value) != 0:
+		return commandView{}, errors.New("kv: get command carries a value")
+	case v.kind != OpCAS && len(v.expected) != 0:
+		return commandView{}, fmt.Errorf("kv: %s command carries an expected value", v.kind)
 	}
-	if c.Kind != OpCAS && c.Expected != "" {
-		return fmt.Errorf("kv: %s command carries an expected value", c.Kind)
+	return v, nil
+}
+
+// parseRequestView decodes a request payload without allocating.
+func parseRequestView(payload []byte) (commandView, error) {
+	if len(payload) == 0 || payload[0] != TagRequest {
+		return commandView{}, errors.New("kv: payload is not a request (tag 'C')")
 	}
-	return nil
+	return decodeCommandView(payload[1:])
 }
 
 // Err is the outcome a server reports to a clerk.

@@ -79,6 +79,51 @@ func TestBugVoteTwice(t *testing.T) {
 	}
 }
 
+// vote-twice needs competing candidates and a delayed RequestVote. B and C run in term 2;
+// D votes for B, which wins. D never hears from B and its pre-vote is rejected (its log is
+// behind), so it steps down without a term change; C's request, delayed all along, then
+// gets D's second vote of term 2: C becomes a second leader of term 2.
+func TestBugVoteTwiceTwoLeaders(t *testing.T) {
+	const d, b, cand = 1, 2, 3
+	scenario := func(bug Bug) string {
+		c := newCluster(t, 3, withBug(bug), func(cfg *Config) { cfg.PreVote = true })
+		typeOf := func(w wireMsg) MessageType { m, _ := Unmarshal(w.data); return m.Type }
+		delayed := func(w wireMsg) bool { return w.from == cand && w.to == d && typeOf(w) == MsgVote }
+		bToD := func(w wireMsg) bool { return w.from == b && w.to == d && typeOf(w) == MsgApp }
+		return findViolation(c, func() {
+			c.load(d, Persisted{HardState: HardState{Term: 1, Vote: None}})
+			c.load(b, Persisted{HardState: HardState{Term: 1, Vote: None}, Entries: entsWithTerms(1)})
+			c.load(cand, Persisted{HardState: HardState{Term: 1, Vote: None}, Entries: entsWithTerms(1)})
+			c.cut[[2]int{b, cand}] = true // C never hears of B: it stays a candidate
+			for _, id := range []int{b, cand} {
+				c.node(id).becomeCandidate() // term 2, skipping the pre-vote
+				c.process(c.peer(id))
+			}
+			c.flushExcept(func(w wireMsg) bool { return delayed(w) || bToD(w) })
+			if c.leader() != b {
+				t.Fatalf("B not elected")
+			}
+			for range 2 * c.peer(d).cfg.ElectionTicks {
+				if c.node(d).role == PreCandidate {
+					break
+				}
+				c.tick(d)
+			}
+			c.flushExcept(func(w wireMsg) bool { return delayed(w) || bToD(w) })
+			if st := c.node(d).Status(); st.Role != Follower || st.Term != 2 {
+				t.Fatalf("D %+v, want a follower of term 2 after a failed pre-vote", st)
+			}
+			c.flushExcept(bToD) // C's delayed request arrives
+		})
+	}
+	if v := scenario(BugNone); v != "" {
+		t.Fatalf("correct raft: %s", v)
+	}
+	if v := scenario(BugVoteTwice); !containsString(v, "both leaders of term 2") {
+		t.Fatalf("vote-twice not caught: %q", v)
+	}
+}
+
 func TestBugTruncateAlways(t *testing.T) {
 	for _, bug := range []Bug{BugNone, BugTruncateAlways} {
 		n := newTestNode(1, 3, withBug(bug))
@@ -111,7 +156,10 @@ func TestBugCommitOldTerm(t *testing.T) {
 	}
 	// Figure 8: the entry committed by counting is later overwritten.
 	c := newCluster(t, 5, withBug(BugCommitOldTerm))
-	if v := findViolation(c, func() { runFigure8(t, c) }); !containsString(v, "state machine safety") {
+	// Caught either when a node applies the overwriting entry, or earlier by the follower
+	// that committed the old entry and is sent a different one (raft's own assertion).
+	if v := findViolation(c, func() { runFigure8(t, c) }); !containsString(v, "state machine safety") &&
+		!containsString(v, "leader completeness") {
 		t.Fatalf("commit-old-term not caught in Figure 8: %q", v)
 	}
 }
@@ -127,6 +175,15 @@ func TestBugCommitNoMin(t *testing.T) {
 		}
 		if n.commit != want {
 			t.Fatalf("%v: commit %d, want %d", bug, n.commit, want)
+		}
+		// Same through a heartbeat, which vouches for index 1 only.
+		h := newTestNodeFrom(1, 3, Persisted{HardState: HardState{Term: 2, Vote: None}, Entries: entsWithTerms(1, 1, 2, 2)}, withBug(bug))
+		h.Step(Message{Type: MsgHeartbeat, From: 2, To: 1, Term: 3, Index: 1, Commit: 3})
+		if want = 1; bug == BugCommitNoMin {
+			want = 3
+		}
+		if h.commit != want {
+			t.Fatalf("%v: commit %d after heartbeat, want %d", bug, h.commit, want)
 		}
 	}
 }
@@ -196,24 +253,48 @@ func TestBugAckBeforeSync(t *testing.T) {
 	}
 }
 
+// snapshot-offset: a leader with a snapshot fills prevLogTerm from the entry before
+// prevLogIndex, so a follower holding a stale entry at prevLogIndex (with that term)
+// passes the consistency check, acknowledges, and the leader commits an index where the two
+// logs differ.
 func TestBugSnapshotOffset(t *testing.T) {
 	for _, bug := range []Bug{BugNone, BugSnapshotOffset} {
-		// Snapshot at 5 (term 1), then 6@2 and 7@3.
-		n := New(testConfig(1, 3), Persisted{HardState: HardState{Term: 3, Vote: None, Commit: 5},
-			Snapshot: Snapshot{Index: 5, Term: 1, Data: []byte("s")}, Entries: []Entry{{Term: 2, Index: 6}, {Term: 3, Index: 7}}})
-		n.cfg.Bug = bug
-		takeReady(n)
-		// The leader's entry 6 has term 3: the follower must reject prevLogIndex 6/term 3.
-		n.Step(Message{Type: MsgApp, From: 2, To: 1, Term: 3, Index: 6, LogTerm: 3, Entries: []Entry{{Term: 3, Index: 7}, {Term: 3, Index: 8}}, Commit: 8})
-		msgs := readMessages(n)
-		if len(msgs) != 1 {
-			t.Fatalf("%v: %v", bug, msgs)
+		// Leader: snapshot at 4 (term 2), entry 5@2, then its no-op 6@4.
+		l := New(testConfig(1, 3), Persisted{HardState: HardState{Term: 3, Vote: None, Commit: 4},
+			Snapshot: Snapshot{Index: 4, Term: 2, Data: []byte("s")}, Entries: []Entry{{Term: 2, Index: 5}}})
+		l.cfg.Bug = bug
+		l.becomeCandidate()
+		l.becomeLeader()
+		takeReady(l)
+		// Follower 2 holds a stale 6@2 from the leader of term 2.
+		f := New(testConfig(2, 3), Persisted{HardState: HardState{Term: 3, Vote: None, Commit: 4},
+			Snapshot: Snapshot{Index: 4, Term: 2, Data: []byte("s")}, Entries: []Entry{{Term: 2, Index: 5}, {Term: 2, Index: 6}}})
+		takeReady(f)
+		l.progress[1].becomeProbe(7) // probe prevLogIndex 6
+		l.Step(Message{Type: MsgHeartbeatResp, From: 2, To: 1, Term: 4})
+		msgs := readMessages(l)
+		if len(msgs) != 1 || msgs[0].Type != MsgApp || msgs[0].Index != 6 {
+			t.Fatalf("%v: probe %v", bug, msgs)
 		}
-		if accepted := !msgs[0].Reject; accepted != (bug == BugSnapshotOffset) {
-			t.Fatalf("%v: mismatching prevLogTerm accepted=%v", bug, accepted)
+		wantLogTerm := uint64(4)
+		if bug == BugSnapshotOffset {
+			wantLogTerm = 2 // the term of entry 5
 		}
-		if bug == BugSnapshotOffset && n.commit != 8 {
-			t.Fatalf("%v: commit %d: the stale entry 6 of term 2 is now committed", bug, n.commit)
+		if msgs[0].LogTerm != wantLogTerm {
+			t.Fatalf("%v: prevLogTerm %d, want %d", bug, msgs[0].LogTerm, wantLogTerm)
+		}
+		f.Step(msgs[0])
+		reply := readMessages(f)
+		if accepted := len(reply) == 1 && !reply[0].Reject; accepted != (bug == BugSnapshotOffset) {
+			t.Fatalf("%v: stale follower accepted=%v", bug, accepted)
+		}
+		l.Step(reply[0])
+		if bug == BugSnapshotOffset {
+			if ft, _ := f.Term(6); l.commit != 6 || ft != 2 {
+				t.Fatalf("%v: leader commit %d, follower term at 6 %d", bug, l.commit, ft)
+			}
+		} else if l.commit != 4 {
+			t.Fatalf("%v: commit %d without a real match", bug, l.commit)
 		}
 	}
 }

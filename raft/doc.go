@@ -29,6 +29,15 @@
 // Ready delivers again the committed entries after the snapshot, for the service to re-apply
 // on top of the snapshot.
 //
+// # Assertions
+//
+// Invariants that correct Raft guarantees (commit never decreases, commit <= last index,
+// log terms never decrease, a leader never overwrites its log, applied <= commit, a leader
+// never contradicts an entry this node committed) are asserted: a violation panics with a
+// message starting "raft: invariant violated:". With BugNone that is a defect of this
+// package; with a planted bug it is one way the bug gets caught, and a host should report it
+// as a failure of the run rather than crash.
+//
 // # Planted bugs
 //
 // Config.Bug switches on one classic Raft bug (see BUGS.md of raftsim). Each is guarded at a

@@ -156,7 +156,7 @@ func TestLeaseIgnoresVote(t *testing.T) {
 	}
 	// Once the lease expired, the request is honoured.
 	for range n.cfg.ElectionTicks {
-		n.electionElapsed++
+		n.electionElapsedTicks++
 	}
 	n.Step(Message{Type: MsgVote, From: 3, To: 1, Term: 3})
 	if n.term != 3 || n.vote != 3 {

@@ -410,10 +410,25 @@ func (c *cluster) deliver(i int) {
 func (c *cluster) flush() {
 	c.processAll()
 	for steps := 0; len(c.inflight) > 0; steps++ {
-		if steps > 1_000_000 {
+		if steps > 100_000 {
 			c.fail("flush did not quiesce")
 		}
 		c.deliver(0)
+	}
+}
+
+// flushExcept is flush that leaves the messages matching hold in flight.
+func (c *cluster) flushExcept(hold func(wireMsg) bool) {
+	c.processAll()
+	for steps := 0; ; steps++ {
+		if steps > 100_000 {
+			c.fail("flush did not quiesce")
+		}
+		i := slices.IndexFunc(c.inflight, func(w wireMsg) bool { return !hold(w) })
+		if i < 0 {
+			return
+		}
+		c.deliver(i)
 	}
 }
 

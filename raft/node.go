@@ -71,9 +71,12 @@ type Node struct {
 	applied    uint64
 	applyingTo uint64
 
-	electionElapsed           int
-	heartbeatElapsed          int
-	randomizedElectionTimeout int
+	// electionElapsedTicks counts ticks since the last reset of the election timer (for a
+	// leader: since the last check-quorum round); electionTimeoutTicks is the randomized
+	// timeout drawn at each reset.
+	electionElapsedTicks  int
+	heartbeatElapsedTicks int
+	electionTimeoutTicks  int
 
 	progress     []progress // indexed like peers
 	matchScratch []uint64
@@ -87,6 +90,8 @@ type Node struct {
 	readStates    []ReadState
 
 	msgs []Message
+	// appendsPending: the leader appended entries it has not sent yet (see flushAppends).
+	appendsPending bool
 
 	// persistedHardState is the HardState last handed to the host.
 	persistedHardState HardState
@@ -162,7 +167,7 @@ func New(cfg Config, p Persisted) *Node {
 	if hs.Term == 0 {
 		n.persistedHardState.Vote = None
 	}
-	n.resetRandomizedElectionTimeout()
+	n.resetElectionTimeout()
 	return n
 }
 
@@ -219,8 +224,10 @@ func (n *Node) hardState() HardState {
 	return HardState{Term: n.term, Vote: n.vote, Commit: n.commit}
 }
 
-func (n *Node) resetRandomizedElectionTimeout() {
-	n.randomizedElectionTimeout = n.cfg.ElectionTicks + n.cfg.Rand.Intn(n.cfg.ElectionTicks)
+// resetElectionTimeout draws a new election timeout in [ElectionTicks, 2*ElectionTicks)
+// (section 5.2: randomized so that split votes are rare).
+func (n *Node) resetElectionTimeout() {
+	n.electionTimeoutTicks = n.cfg.ElectionTicks + n.cfg.Rand.Intn(n.cfg.ElectionTicks)
 }
 
 // send queues a message for the next Ready.
@@ -240,7 +247,7 @@ func (n *Node) send(m Message) {
 // (CheckQuorum only): it then ignores vote requests, so that a partitioned node coming back
 // with a higher term cannot depose a leader that still has its quorum.
 func (n *Node) inLease() bool {
-	return n.cfg.CheckQuorum && n.lead != None && n.electionElapsed < n.cfg.ElectionTicks
+	return n.cfg.CheckQuorum && n.lead != None && n.electionElapsedTicks < n.cfg.ElectionTicks
 }
 
 // ---------------------------------------------------------------------------------------
@@ -262,9 +269,9 @@ func (n *Node) becomeFollower(term uint64, lead int) {
 	}
 	n.role = Follower
 	n.lead = lead
-	n.electionElapsed = 0
-	n.heartbeatElapsed = 0
-	n.resetRandomizedElectionTimeout()
+	n.electionElapsedTicks = 0
+	n.heartbeatElapsedTicks = 0
+	n.resetElectionTimeout()
 	n.dropPendingReads()
 }
 
@@ -289,8 +296,8 @@ func (n *Node) becomePreCandidate() {
 	}
 	n.role = PreCandidate
 	n.lead = None
-	n.electionElapsed = 0
-	n.resetRandomizedElectionTimeout()
+	n.electionElapsedTicks = 0
+	n.resetElectionTimeout()
 	n.resetVotes()
 	if n.quorum == 1 {
 		n.becomeCandidate()
@@ -307,8 +314,8 @@ func (n *Node) becomeCandidate() {
 	n.vote = n.id
 	n.role = Candidate
 	n.lead = None
-	n.electionElapsed = 0
-	n.resetRandomizedElectionTimeout()
+	n.electionElapsedTicks = 0
+	n.resetElectionTimeout()
 	n.resetVotes()
 	if n.quorum == 1 {
 		n.becomeLeader()
@@ -333,8 +340,8 @@ func (n *Node) becomeLeader() {
 	}
 	n.role = Leader
 	n.lead = n.id
-	n.electionElapsed = 0
-	n.heartbeatElapsed = 0
+	n.electionElapsedTicks = 0
+	n.heartbeatElapsedTicks = 0
 	last := n.log.lastIndex()
 	for i := range n.progress {
 		pr := &n.progress[i]
@@ -361,18 +368,18 @@ func (n *Node) Tick() {
 		n.tickLeader()
 		return
 	}
-	n.electionElapsed++
-	if n.electionElapsed >= n.randomizedElectionTimeout {
-		n.electionElapsed = 0
+	n.electionElapsedTicks++
+	if n.electionElapsedTicks >= n.electionTimeoutTicks {
+		n.electionElapsedTicks = 0
 		n.campaign()
 	}
 }
 
 func (n *Node) tickLeader() {
-	n.heartbeatElapsed++
-	n.electionElapsed++
-	if n.electionElapsed >= n.cfg.ElectionTicks {
-		n.electionElapsed = 0
+	n.heartbeatElapsedTicks++
+	n.electionElapsedTicks++
+	if n.electionElapsedTicks >= n.cfg.ElectionTicks {
+		n.electionElapsedTicks = 0
 		if n.cfg.CheckQuorum {
 			active := 0
 			for i := range n.progress {
@@ -399,8 +406,8 @@ func (n *Node) tickLeader() {
 			pr.becomeProbe(pr.match + 1)
 		}
 	}
-	if n.heartbeatElapsed >= n.cfg.HeartbeatTicks {
-		n.heartbeatElapsed = 0
+	if n.heartbeatElapsedTicks >= n.cfg.HeartbeatTicks {
+		n.heartbeatElapsedTicks = 0
 		n.bcastHeartbeat()
 	}
 }
@@ -410,9 +417,9 @@ func (n *Node) bcastHeartbeat() {
 		if i == n.selfSlot {
 			continue
 		}
-		// Never tell a follower to commit beyond what is known to match the leader's log.
-		commit := min(n.progress[i].match, n.commit)
-		n.send(Message{Type: MsgHeartbeat, To: id, Commit: commit, Context: n.readRound})
+		// A heartbeat is an AppendEntries without entries whose prevLogIndex is the
+		// follower's match index: the follower may commit up to min(Commit, Index).
+		n.send(Message{Type: MsgHeartbeat, To: id, Index: n.progress[i].match, Commit: n.commit, Context: n.readRound})
 	}
 }
 
@@ -491,7 +498,7 @@ func (n *Node) handleVoteRequest(m Message) {
 	}
 	n.send(Message{Type: respType, To: m.From, Term: m.Term})
 	if m.Type == MsgVote {
-		n.electionElapsed = 0
+		n.electionElapsedTicks = 0
 		n.vote = m.From
 		if n.cfg.Bug == BugVoteNoPersist {
 			// PLANTED BUG vote-no-persist: pretends the new term and vote are already durable,
@@ -505,15 +512,15 @@ func (n *Node) handleVoteRequest(m Message) {
 func (n *Node) stepFollower(m Message) {
 	switch m.Type {
 	case MsgApp:
-		n.electionElapsed = 0
+		n.electionElapsedTicks = 0
 		n.lead = m.From
 		n.handleAppend(m)
 	case MsgHeartbeat:
-		n.electionElapsed = 0
+		n.electionElapsedTicks = 0
 		n.lead = m.From
 		n.handleHeartbeat(m)
 	case MsgSnap:
-		n.electionElapsed = 0
+		n.electionElapsedTicks = 0
 		n.lead = m.From
 		n.handleSnapshot(m)
 	}
@@ -590,20 +597,6 @@ func (n *Node) stepLeader(from int, m Message) {
 // ---------------------------------------------------------------------------------------
 // Follower side of replication
 
-// prevLogTermForCheck is the term lookup of the AppendEntries consistency check.
-func (n *Node) prevLogTermForCheck(i uint64) (uint64, bool) {
-	if n.cfg.Bug == BugSnapshotOffset && n.log.snapshot.Index > 0 && i > n.log.snapshot.Index {
-		// PLANTED BUG snapshot-offset: converts index to offset as i - snapshotIndex instead
-		// of i - snapshotIndex - 1 once a snapshot exists, so it checks the next entry's term.
-		offset := i - n.log.snapshot.Index
-		if offset >= uint64(len(n.log.entries)) {
-			return 0, false
-		}
-		return n.log.entries[offset].Term, true
-	}
-	return n.log.term(i)
-}
-
 func (n *Node) handleAppend(m Message) {
 	prev, ents := m.Index, m.Entries
 	lastNew := m.Index + uint64(len(m.Entries))
@@ -619,11 +612,17 @@ func (n *Node) handleAppend(m Message) {
 	if prev < n.commit {
 		// Entries up to our commit index are committed, hence identical to the leader's
 		// (Leader Completeness): skip them and check from the commit index on.
+		if atCommit := &ents[n.commit-prev-1]; atCommit.Term != n.log.mustTerm(n.commit) {
+			panic("raft: invariant violated: leader " + strconv.Itoa(m.From) + " of term " +
+				strconv.FormatUint(m.Term, 10) + " sends term " + strconv.FormatUint(atCommit.Term, 10) +
+				" at index " + strconv.FormatUint(n.commit, 10) + ", committed here with term " +
+				strconv.FormatUint(n.log.mustTerm(n.commit), 10) + " (leader completeness)")
+		}
 		ents = ents[n.commit-prev:]
 		prev = n.commit
 		consistent = true
 	} else {
-		t, ok := n.prevLogTermForCheck(prev)
+		t, ok := n.log.term(prev)
 		consistent = ok && t == m.LogTerm
 	}
 	if !consistent {
@@ -654,6 +653,9 @@ func (n *Node) handleAppend(m Message) {
 				panic("raft: invariant violated: conflicting entry at committed index " +
 					strconv.FormatUint(e.Index, 10))
 			}
+			if n.role == Leader {
+				panic("raft: invariant violated: leader truncating its own log (Leader Append-Only)")
+			}
 			n.log.truncateFrom(e.Index)
 			break
 		}
@@ -671,17 +673,26 @@ func (n *Node) handleAppend(m Message) {
 		}
 	}
 
-	newCommit := min(m.Commit, lastNew)
+	n.followerCommit(m.Commit, lastNew)
+	n.send(Message{Type: MsgAppResp, To: m.From, Index: lastNew})
+}
+
+// followerCommit applies Figure 2's AppendEntries rule 5: commitIndex =
+// min(leaderCommit, index of last new entry), where lastNew is the last index the leader's
+// message proves to match its log.
+func (n *Node) followerCommit(leaderCommit, lastNew uint64) {
+	newCommit := min(leaderCommit, lastNew)
 	if n.cfg.Bug == BugCommitNoMin {
 		// PLANTED BUG commit-no-min: takes leaderCommit without the min with the last new
-		// entry, committing a stale tail the leader never vouched for (clamped to the log so
-		// that the commit <= lastIndex assertion does not preempt the checker).
-		newCommit = min(m.Commit, n.log.lastIndex())
+		// entry, committing a stale tail the leader never vouched for.
+		newCommit = leaderCommit
 	}
+	// Never beyond our own log (only reachable with a planted bug or a heartbeat that
+	// overtook the entries it vouches for).
+	newCommit = min(newCommit, n.log.lastIndex())
 	if newCommit > n.commit {
 		n.commitTo(newCommit)
 	}
-	n.send(Message{Type: MsgAppResp, To: m.From, Index: lastNew})
 }
 
 // rejectAppend answers a failed consistency check with the fast-backtracking hint.
@@ -701,10 +712,8 @@ func (n *Node) rejectAppend(m Message) {
 }
 
 func (n *Node) handleHeartbeat(m Message) {
-	// The leader sends min(matchIndex, commitIndex): our log matches up to there.
-	if c := min(m.Commit, n.log.lastIndex()); c > n.commit {
-		n.commitTo(c)
-	}
+	// Index is our match index: the leader vouches that our log matches its own up to it.
+	n.followerCommit(m.Commit, m.Index)
 	n.send(Message{Type: MsgHeartbeatResp, To: m.From, Context: m.Context})
 }
 
@@ -754,13 +763,42 @@ func (n *Node) appendAsLeader(data []byte, t EntryType) uint64 {
 	n.log.append([]Entry{{Term: n.term, Index: index, Type: t, Data: data}})
 	n.logNeedsSync = true
 	n.progress[n.selfSlot].match = index
-	for i := range n.progress {
-		if i != n.selfSlot {
-			n.sendAppend(i, false)
-		}
-	}
+	// Sending waits for the next Ready, so that proposals made together travel together.
+	n.appendsPending = true
 	n.maybeCommit()
 	return index
+}
+
+// flushAppends sends the entries appended since the last Ready to every follower that flow
+// control lets through.
+func (n *Node) flushAppends() {
+	n.appendsPending = false
+	if n.role != Leader {
+		return
+	}
+	for i := range n.progress {
+		if i == n.selfSlot {
+			continue
+		}
+		for range n.cfg.MaxInflightMsgs {
+			if !n.sendAppend(i, false) {
+				break
+			}
+		}
+	}
+}
+
+// prevLogTerm is the term lookup that fills prevLogTerm, which the follower's consistency
+// check compares with its own entry at prevLogIndex.
+func (n *Node) prevLogTerm(i uint64) (uint64, bool) {
+	if n.cfg.Bug == BugSnapshotOffset && n.log.snapshot.Index > 0 && i > n.log.snapshot.Index && i <= n.log.lastIndex() {
+		// PLANTED BUG snapshot-offset: once a snapshot exists, converts index i to slice
+		// offset i-snapshotIndex-2 instead of i-snapshotIndex-1 (as if the slice still began
+		// with a placeholder for the snapshot entry), so prevLogTerm is the term of entry i-1:
+		// a follower whose stale entry at prevLogIndex has that term passes the check.
+		return n.log.term(i - 1)
+	}
+	return n.log.term(i)
 }
 
 // sendAppend sends the next MsgApp (or MsgSnap) to a peer unless flow control pauses it.
@@ -771,7 +809,7 @@ func (n *Node) sendAppend(slot int, sendIfEmpty bool) bool {
 		return false
 	}
 	prevIndex := pr.next - 1
-	prevTerm, ok := n.log.term(prevIndex)
+	prevTerm, ok := n.prevLogTerm(prevIndex)
 	if !ok {
 		if prevIndex >= n.log.snapshot.Index {
 			panic("raft: invariant violated: nextIndex " + strconv.FormatUint(pr.next, 10) +
@@ -826,8 +864,9 @@ func (n *Node) handleAppendResponse(slot int, m Message) {
 				}
 			}
 		}
-		// The rejected prevLogIndex did not match; everything up to match does.
-		next = max(min(next, m.Index), pr.match+1, 1)
+		// The rejected prevLogIndex did not match. (next is not clamped above match: a
+		// correct follower never rejects there, and a faulty one is better probed lower.)
+		next = max(min(next, m.Index), 1)
 		pr.becomeProbe(next)
 		n.sendAppend(slot, true)
 		return
@@ -841,19 +880,19 @@ func (n *Node) handleAppendResponse(slot int, m Message) {
 	}
 	if newMatch > pr.match {
 		pr.match = newMatch
-		switch pr.state {
-		case progressProbe:
-			pr.becomeReplicate()
-		case progressSnapshot:
-			if pr.match >= pr.pendingSnapshot {
-				pr.becomeReplicate()
-			}
-		case progressReplicate:
-			pr.next = max(pr.next, pr.match+1)
-		}
 		n.maybeCommit()
 	}
-	if pr.state == progressReplicate {
+	switch pr.state {
+	case progressProbe:
+		if m.Index >= pr.next-1 { // the answer to the current probe: the logs now agree
+			pr.becomeReplicate()
+		}
+	case progressSnapshot:
+		if pr.match >= pr.pendingSnapshot {
+			pr.becomeReplicate()
+		}
+	case progressReplicate:
+		pr.next = max(pr.next, pr.match+1)
 		pr.inflightFreeTo(m.Index)
 	}
 	// Stream what is pending; bounded by the inflight window.
@@ -915,8 +954,9 @@ func (n *Node) maybeCommit() bool {
 // Client calls
 
 // Propose appends data as a new entry if this node is the leader, and returns where it will
-// be committed if leadership holds. isLeader is false on a non-leader, and also when the
-// leader refuses because MaxUncommittedEntries is reached (counted in Status).
+// be committed if leadership holds. The entry is sent to the followers with the next Ready,
+// so proposals made before it travel together. isLeader is false on a non-leader, and also
+// when the leader refuses because MaxUncommittedEntries is reached (counted in Status).
 func (n *Node) Propose(data []byte) (index, term uint64, isLeader bool) {
 	if n.role != Leader {
 		return 0, n.term, false
@@ -1041,7 +1081,7 @@ func (n *Node) HasReady() bool {
 	if n.readyOutstanding {
 		return false
 	}
-	return len(n.msgs) > 0 || n.logNeedsSync || n.snapshotToReport != nil ||
+	return len(n.msgs) > 0 || n.appendsPending || n.logNeedsSync || n.snapshotToReport != nil ||
 		n.log.unstableFrom <= n.log.lastIndex() || n.commit > n.applyingTo ||
 		len(n.readStates) > 0 || n.hardState() != n.persistedHardState
 }
@@ -1051,6 +1091,9 @@ func (n *Node) HasReady() bool {
 func (n *Node) Ready() Ready {
 	if n.readyOutstanding {
 		panic("raft: Ready called again before Advance")
+	}
+	if n.appendsPending {
+		n.flushAppends()
 	}
 	n.readyOutstanding = true
 	hs := n.hardState()

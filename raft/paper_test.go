@@ -75,7 +75,8 @@ func TestStartAsFollower(t *testing.T) {
 }
 
 // Section 5.2: a leader sends heartbeats (AppendEntries without entries) to all followers
-// every heartbeat interval, carrying min(matchIndex, commitIndex).
+// every heartbeat interval, carrying its commit index and the follower's match index (the
+// prevLogIndex the follower may commit up to).
 func TestLeaderBcastBeat(t *testing.T) {
 	n := newTestNode(1, 3)
 	makeLeader(n)
@@ -268,6 +269,30 @@ func TestElectionTimeoutNonconflict(t *testing.T) {
 	}
 	if conflicts > 300 {
 		t.Fatalf("%d of 1000 rounds had simultaneous timeouts", conflicts)
+	}
+}
+
+// Figure 2, Leaders: upon election, send AppendEntries to each server; here it carries the
+// leader's no-op, appended (and persisted) in its new term.
+func TestLeaderSendsNoopOnElection(t *testing.T) {
+	n := newTestNodeFrom(1, 3, Persisted{HardState: HardState{Term: 1, Vote: None}, Entries: entsWithTerms(1)})
+	n.campaign()
+	takeReady(n)
+	n.Step(Message{Type: MsgVoteResp, From: 2, To: 1, Term: 2})
+	if n.role != Leader {
+		t.Fatalf("role %v", n.role)
+	}
+	rd := takeReady(n)
+	noop := []Entry{{Term: 2, Index: 2, Type: EntryNoop}}
+	if !reflect.DeepEqual(rd.Entries, noop) || !rd.MustSync {
+		t.Fatalf("Ready entries %v (sync %v), want the no-op", rd.Entries, rd.MustSync)
+	}
+	want := []Message{
+		{Type: MsgApp, From: 1, To: 2, Term: 2, Index: 1, LogTerm: 1, Entries: noop},
+		{Type: MsgApp, From: 1, To: 3, Term: 2, Index: 1, LogTerm: 1, Entries: noop},
+	}
+	if got := sortMessages(rd.Messages); !reflect.DeepEqual(got, want) {
+		t.Fatalf("messages %v, want %v", got, want)
 	}
 }
 
@@ -677,8 +702,8 @@ func TestFigure8(t *testing.T) {
 	// Figure 8 (e): had S1 replicated an entry of its own term to a majority, that entry
 	// and index 2 before it are committed, and S5 can no longer win.
 	c = newCluster(t, 5)
-	for id, terms := range map[int][]uint64{1: {1, 2}, 2: {1, 2}, 3: {1}, 4: {1}, 5: {1, 3}} {
-		c.load(id, Persisted{HardState: HardState{Term: 3, Vote: None}, Entries: entsWithTerms(terms...)})
+	for i, terms := range [][]uint64{{1, 2}, {1, 2}, {1}, {1}, {1, 3}} {
+		c.load(i+1, Persisted{HardState: HardState{Term: 3, Vote: None}, Entries: entsWithTerms(terms...)})
 	}
 	c.isolate(4)
 	c.isolate(5)

@@ -24,11 +24,11 @@ func TestMustSyncRules(t *testing.T) {
 	if rd = takeReady(n); !rd.MustSync || len(rd.Entries) != 2 || rd.HardStateChanged {
 		t.Fatalf("append: %+v", rd)
 	}
-	n.Step(Message{Type: MsgHeartbeat, From: 2, To: 1, Term: 1, Commit: 2})
+	n.Step(Message{Type: MsgHeartbeat, From: 2, To: 1, Term: 1, Index: 2, Commit: 2})
 	if rd = takeReady(n); rd.MustSync || !rd.HardStateChanged || rd.HardState.Commit != 2 || len(rd.CommittedEntries) != 2 {
 		t.Fatalf("commit only: %+v", rd)
 	}
-	n.Step(Message{Type: MsgHeartbeat, From: 2, To: 1, Term: 1, Commit: 2})
+	n.Step(Message{Type: MsgHeartbeat, From: 2, To: 1, Term: 1, Index: 2, Commit: 2})
 	if rd = takeReady(n); rd.MustSync || rd.HardStateChanged || len(rd.Messages) != 1 {
 		t.Fatalf("nothing changed: %+v", rd)
 	}
@@ -189,5 +189,43 @@ func TestStepIgnoresForeignMessages(t *testing.T) {
 	n.Step(Message{Type: messageTypeCount, From: 2, To: 1, Term: 4})
 	if n.term != 0 || n.HasReady() {
 		t.Fatalf("foreign message changed the node: %+v", n.Status())
+	}
+}
+
+// Every bounded queue reports hitting its limit instead of silently losing work: messages
+// beyond maxPendingMessages and reads beyond maxPendingReads are counted, and committed
+// entries beyond maxCommittedEntriesPerReady come in the next Ready.
+func TestLimitsReported(t *testing.T) {
+	n := newTestNode(1, 3)
+	makeLeader(n)
+	for range maxPendingMessages/2 + 10 { // two heartbeats per tick, no Ready taken
+		n.Tick()
+	}
+	if st := n.Status(); st.MessagesDropped != 20 || len(n.msgs) != maxPendingMessages {
+		t.Fatalf("dropped %d with %d queued, want 20 and %d", st.MessagesDropped, len(n.msgs), maxPendingMessages)
+	}
+	takeReady(n)
+	for i := range maxPendingReads + 3 {
+		if ok := n.ReadIndex(uint64(i)); ok != (i < maxPendingReads) {
+			t.Fatalf("read %d accepted=%v", i, ok)
+		}
+	}
+	if st := n.Status(); st.ReadsDropped != 3 {
+		t.Fatalf("reads dropped %d, want 3", st.ReadsDropped)
+	}
+
+	f := newTestNode(1, 3)
+	const count = maxCommittedEntriesPerReady + 100
+	ents := make([]Entry, count)
+	for i := range ents {
+		ents[i] = Entry{Term: 1, Index: uint64(i + 1)}
+	}
+	f.Step(Message{Type: MsgApp, From: 2, To: 1, Term: 1, Entries: ents, Commit: count})
+	rd := takeReady(f)
+	if len(rd.CommittedEntries) != maxCommittedEntriesPerReady || !f.HasReady() {
+		t.Fatalf("first Ready applies %d (HasReady %v)", len(rd.CommittedEntries), f.HasReady())
+	}
+	if rd = takeReady(f); len(rd.CommittedEntries) != 100 || rd.CommittedEntries[0].Index != maxCommittedEntriesPerReady+1 {
+		t.Fatalf("second Ready applies %d", len(rd.CommittedEntries))
 	}
 }

@@ -77,6 +77,11 @@ func TestFollowerCommitIsMinOfLastNewEntry(t *testing.T) {
 	if n.commit != 2 {
 		t.Fatalf("commit %d, want 2", n.commit)
 	}
+	// A heartbeat vouches for the follower's log up to its match index (Index) only.
+	n.Step(Message{Type: MsgHeartbeat, From: 2, To: 1, Term: 3, Index: 3, Commit: 4})
+	if n.commit != 3 {
+		t.Fatalf("commit %d after heartbeat, want 3", n.commit)
+	}
 }
 
 // The follower's hint lets the leader skip a whole conflicting term per round trip.

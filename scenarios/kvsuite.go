@@ -54,11 +54,11 @@ func (g genericKV) schedule(name string, seed uint64) *Schedule {
 						b = append(b, node)
 					}
 				}
-				if len(a) == 0 || len(b) == 0 {
-					s.Faults = append(s.Faults, Fault{AtMs: at, Kind: FaultHeal})
-					continue
+				// Each partition replaces the last one, as the lab's partition() does.
+				s.Faults = append(s.Faults, Fault{AtMs: at, Kind: FaultHeal})
+				if len(a) > 0 && len(b) > 0 {
+					s.Faults = append(s.Faults, Fault{AtMs: at, Kind: FaultPartition, Groups: [][]int{a, b}})
 				}
-				s.Faults = append(s.Faults, Fault{AtMs: at, Kind: FaultPartition, Groups: [][]int{a, b}})
 			}
 			s.Faults = append(s.Faults, Fault{AtMs: phaseEnd, Kind: FaultHeal})
 			phaseEnd += labElectionTimeoutMs

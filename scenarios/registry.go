@@ -140,6 +140,8 @@ func swarmSchedule(name string, seed uint64, durationMs int64) *Schedule {
 	if choose.rnd.Chance(0.3) {
 		s.Workload.ReadMode = ReadModeLog
 	}
+	s.DisablePreVote = choose.rnd.Chance(0.3)
+	s.DisableCheckQuorum = choose.rnd.Chance(0.3)
 	for _, g := range swarmGenerators {
 		if choose.rnd.Chance(0.5) {
 			g.gen(newFaultGen(s, name+"/"+g.name))

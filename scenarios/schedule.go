@@ -23,6 +23,11 @@ type Schedule struct {
 	Bug string `json:"bug,omitempty"`
 
 	Nodes int `json:"nodes"`
+	// DisablePreVote and DisableCheckQuorum turn raft's PreVote and CheckQuorum off (both are on
+	// by default). They are Raft options, not faults, but they mask some bugs (a leader lease
+	// hides vote bugs), so swarm testing switches them per seed.
+	DisablePreVote     bool `json:"disable_prevote,omitempty"`
+	DisableCheckQuorum bool `json:"disable_check_quorum,omitempty"`
 	// MaxRaftStateBytes makes the KV servers snapshot when the raft state passes it; -1 never.
 	MaxRaftStateBytes int         `json:"max_raft_state_bytes"`
 	Network           NetworkSpec `json:"network"`

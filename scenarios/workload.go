@@ -46,6 +46,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	}
 	r.addServers(s.Nodes, simhost.Config{
 		Bug: bug.Raft, MaxRaftStateBytes: s.MaxRaftStateBytes,
+		DisablePreVote: s.DisablePreVote, DisableCheckQuorum: s.DisableCheckQuorum,
 		NewService: kv.NewService(kv.ServerConfig{ReadMode: readMode, Bug: bug.KV}),
 	})
 	history := kv.NewHistory(r.sim.Now)

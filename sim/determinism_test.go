@@ -74,32 +74,42 @@ func TestDifferentSeedsDifferentHashes(t *testing.T) {
 }
 
 // The hash must not depend on anything process-specific (map iteration order, addresses,
-// scheduling): a child process running the same seed must print the same hash.
+// scheduling): a child process running the same seeds must print the same hashes.
 const childEnv = "RAFTSIM_SIM_HASH_CHILD"
 
-var childOutput = regexp.MustCompile(`hash=([0-9a-f]+) events=([0-9]+)`)
+var childOutput = regexp.MustCompile(`seed=[0-9]+ hash=[0-9a-f]+ events=[0-9]+`)
+
+func crossProcessHashes() []string {
+	var lines []string
+	for seed := uint64(1000); seed < 1005; seed++ {
+		_, result := runWorkload(workloadConfig(seed))
+		lines = append(lines, fmt.Sprintf("seed=%d hash=%x events=%d", seed, result.Hash, result.Events))
+	}
+	return lines
+}
 
 func TestSameHashAcrossProcesses(t *testing.T) {
-	cfg := workloadConfig(1234)
-	_, result := runWorkload(cfg)
+	want := crossProcessHashes()
 	if os.Getenv(childEnv) == "1" {
-		fmt.Printf("hash=%x events=%d\n", result.Hash, result.Events)
+		for _, line := range want {
+			fmt.Println(line)
+		}
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSameHashAcrossProcesses$", "-test.count=1")
-	// A different GOMAXPROCS and map hash seed (always random per process) perturb everything
-	// that could leak into the run.
+	// The child gets a different GOMAXPROCS; its map hash seed is random per process anyway.
 	cmd.Env = append(os.Environ(), childEnv+"=1", "GOMAXPROCS=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child process failed: %v\n%s", err, out)
 	}
-	match := childOutput.FindSubmatch(out)
-	if match == nil {
-		t.Fatalf("child process printed no hash:\n%s", out)
+	got := childOutput.FindAllString(string(out), -1)
+	if len(got) != len(want) {
+		t.Fatalf("child process printed %d hashes, want %d:\n%s", len(got), len(want), out)
 	}
-	want := fmt.Sprintf("hash=%x events=%d", result.Hash, result.Events)
-	if got := string(match[0]); got != want {
-		t.Fatalf("child process: %s, this process: %s", got, want)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("child process: %s, this process: %s", got[i], want[i])
+		}
 	}
 }

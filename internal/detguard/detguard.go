@@ -33,11 +33,12 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // Finding is one forbidden construct.
@@ -84,24 +85,39 @@ var unorderedMapIterators = map[string]bool{"Keys": true, "Values": true, "All":
 
 var sortingConsumers = map[string]bool{"Sorted": true, "SortedFunc": true, "SortedStableFunc": true}
 
-// sharedImporter type-checks imported packages from source once per process: standard
-// library packages imported by several checked directories are loaded only once. checkMutex
-// guards it, since importers are not safe for concurrent use.
-var (
-	checkMutex     sync.Mutex
-	sharedFileSet  = token.NewFileSet()
-	sharedImporter = importer.ForCompiler(sharedFileSet, "source", nil)
-)
+// newImporter returns an importer for the packages dir imports. It reads the compiler's
+// export data, located with one "go list -export -deps" run (fast, and cached by the go build
+// cache). Without a usable go command it falls back to type-checking imports from source,
+// which gives the same answers more slowly.
+func newImporter(fset *token.FileSet, dir string) types.Importer {
+	cmd := exec.Command("go", "list", "-e", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}", ".")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return importer.ForCompiler(fset, "source", nil)
+	}
+	exports := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		path, file, ok := strings.Cut(line, "\t")
+		if ok && file != "" {
+			exports[path] = file
+		}
+	}
+	return importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		file, ok := exports[path]
+		if !ok {
+			return nil, fmt.Errorf("no export data for %q: does it compile? (go list -export -deps in %s)", path, dir)
+		}
+		return os.Open(file)
+	})
+}
 
 // Check reports the forbidden constructs in the non-test .go files of dir (not its
 // subdirectories), in file and line order. Files excluded by build constraints for the
 // current platform are skipped. It returns an error if dir cannot be read, a file does not
 // parse, or the package does not type-check (map ranges could then go unnoticed); findings
-// found so far are returned with the error. Check may be called from several goroutines; the
-// calls are serialised.
+// found so far are returned with the error.
 func Check(dir string) ([]Finding, error) {
-	checkMutex.Lock()
-	defer checkMutex.Unlock()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("detguard: %w", err)
@@ -122,7 +138,7 @@ func Check(dir string) ([]Finding, error) {
 	}
 	sort.Strings(names)
 
-	fset := sharedFileSet
+	fset := token.NewFileSet()
 	byPackage := map[string][]*ast.File{}
 	var packageNames []string
 	var parseErrors []error
@@ -144,6 +160,10 @@ func Check(dir string) ([]Finding, error) {
 
 	var findings []Finding
 	var typeErrors []error
+	var imports types.Importer
+	if len(packageNames) > 0 {
+		imports = newImporter(fset, dir)
+	}
 	for _, pkg := range packageNames {
 		files := byPackage[pkg]
 		info := &types.Info{
@@ -151,7 +171,7 @@ func Check(dir string) ([]Finding, error) {
 			Uses:  map[*ast.Ident]types.Object{},
 		}
 		conf := types.Config{
-			Importer: sharedImporter,
+			Importer: imports,
 			Error: func(err error) {
 				if len(typeErrors) < 10 {
 					typeErrors = append(typeErrors, err)
@@ -372,12 +392,44 @@ func (c *fileChecker) checkRange(n *ast.RangeStmt) {
 	if !ok || tv.Type == nil {
 		return
 	}
-	switch t := tv.Type.Underlying().(type) {
-	case *types.Map:
+	switch {
+	case mayBe[*types.Map](tv.Type):
 		if !c.marked(n.Pos()) {
-			c.report(n.Pos(), RuleMapRange, "range over a map (%s): iterate sorted keys, or mark it with // %s <reason>", t, Marker)
+			c.report(n.Pos(), RuleMapRange, "range over a map (%s): iterate sorted keys, or mark it with // %s <reason>", tv.Type, Marker)
 		}
-	case *types.Chan:
+	case mayBe[*types.Chan](tv.Type):
 		c.report(n.Pos(), RuleChannel, "range over a channel: simulated code must not use channels")
 	}
+}
+
+// mayBe reports whether t's underlying type is a K, or, for a type parameter, whether any
+// type its constraint allows is.
+func mayBe[K types.Type](t types.Type) bool {
+	if _, ok := t.Underlying().(K); ok {
+		return true
+	}
+	param, ok := t.(*types.TypeParam)
+	if !ok {
+		return false
+	}
+	constraint, ok := param.Constraint().Underlying().(*types.Interface)
+	if !ok {
+		return false
+	}
+	for i := 0; i < constraint.NumEmbeddeds(); i++ {
+		embedded := constraint.EmbeddedType(i)
+		union, isUnion := embedded.(*types.Union)
+		if !isUnion {
+			if mayBe[K](embedded) {
+				return true
+			}
+			continue
+		}
+		for j := 0; j < union.Len(); j++ {
+			if mayBe[K](union.Term(j).Type()) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -2,6 +2,8 @@ package simhost
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -358,9 +360,9 @@ func TestRecoverFromGarbageTail(t *testing.T) {
 // A lossy, reordering network with crashes and partitions: the monitor and the recorder must
 // see no disagreement, and the cluster must make progress once the faults stop.
 func TestUnreliableWithCrashes(t *testing.T) {
-	seeds := 3
-	if !testing.Short() {
-		seeds = 6
+	seeds := 6
+	if n, err := strconv.Atoi(os.Getenv("RAFTSIM_SEEDS")); err == nil && n > 0 {
+		seeds = n // long sweeps on demand
 	}
 	for seed := uint64(100); seed < 100+uint64(seeds); seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {

@@ -164,7 +164,7 @@ type Stats struct {
 	EntriesApplied   int64
 	Snapshots        int64 // compactions this node started
 	Installs         int64 // snapshots installed from the leader
-	LogRewrites      int64
+	LogRewrites      int64 // log file replaced by its compact form (compactions included)
 	RecoveredBytes   int64 // valid log bytes read at start
 	DiscardedBytes   int64 // bad log tail dropped at start
 	RecoveredEntries int64
@@ -316,10 +316,6 @@ func (s *Server) handleReady(rd *raft.Ready) {
 	}
 	// 1. Persist.
 	ch := s.store.persist(rd)
-	if rd.Snapshot == nil && s.store.needsRewrite() {
-		s.store.rewrite()
-	}
-	s.stats.LogRewrites = int64(s.store.rewrites)
 	if s.obs != nil {
 		s.reportLog(node, rd, ch)
 	}
@@ -368,6 +364,8 @@ func (s *Server) handleReady(rd *raft.Ready) {
 		s.service.Apply(*e)
 		s.stats.EntriesApplied++
 		if s.obs != nil {
+			// Hashed from the entry applied, not taken from the persisted copy: a raft that
+			// applies something other than what it persisted must be caught.
 			s.obs.Applied(node, e.Index, e.Term, entryDigest(e))
 		}
 	}
@@ -386,6 +384,13 @@ func (s *Server) handleReady(rd *raft.Ready) {
 		s.applied > s.store.baseIndex && !s.compactAsked {
 		s.Compact(s.applied, s.service.Snapshot())
 	}
+	// Dead records: rewrite the file compactly, unless a compaction (which replaces the file
+	// anyway) is about to happen. An unsynced rewrite is safe: a crash reverts the file to its
+	// last synced version.
+	if !s.compactAsked && s.store.needsRewrite() {
+		s.store.rewrite()
+	}
+	s.stats.LogRewrites = int64(s.store.rewrites)
 }
 
 // reportLog tells the observer how the persisted log changed.

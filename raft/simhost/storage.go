@@ -204,8 +204,9 @@ type replayed struct {
 	records                  int
 }
 
-// replayLog replays the records of a log file up to the first bad one.
-func replayLog(logBytes []byte) replayed {
+// replayLog replays the records of a log file up to the first bad one. Entry data is copied
+// when copyData (raft keeps it), and aliases logBytes otherwise.
+func replayLog(logBytes []byte, copyData bool) replayed {
 	var rp replayed
 	rp.hardState.Vote = -1
 	entries := []raft.Entry(nil)
@@ -237,11 +238,12 @@ func replayLog(logBytes []byte) replayed {
 				term := r.uvarint("entry term")
 				typ := raft.EntryType(r.bytes(1, "entry type")[0])
 				data := r.bytes(r.uvarint("entry length"), "entry data")
-				var copied []byte
-				if len(data) > 0 {
-					copied = append([]byte(nil), data...)
+				if len(data) == 0 {
+					data = nil
+				} else if copyData {
+					data = append([]byte(nil), data...)
 				}
-				entries = append(entries, raft.Entry{Term: term, Index: first + i, Type: typ, Data: copied})
+				entries = append(entries, raft.Entry{Term: term, Index: first + i, Type: typ, Data: data})
 			}
 		case recSnapshotBase:
 			r.what = "snapshot base"
@@ -266,7 +268,7 @@ func replayLog(logBytes []byte) replayed {
 
 // recoverState rebuilds the durable raft state from the two files' contents.
 func recoverState(logBytes, snapBytes []byte) (raft.Persisted, replayed) {
-	rp := replayLog(logBytes)
+	rp := replayLog(logBytes, true)
 	snap := decodeSnapshotFile(snapBytes)
 	if snap.Index != rp.baseIndex || snap.Term != rp.baseTerm {
 		panic(fmt.Sprintf("simhost: the log's base is (index %d, term %d) but the snapshot file holds (index %d, term %d); the snapshot file is written before the record naming it and both become durable at the same Sync",
@@ -496,7 +498,7 @@ func (s *storage) needsRewrite() bool {
 // replaces a file atomically and makes all files durable at one Sync).
 func (s *storage) rewrite() {
 	s.flush()
-	rp := replayLog(s.disk.Read(logFileName))
+	rp := replayLog(s.disk.Read(logFileName), false) // re-encoded at once: no need to copy
 	if rp.garbageBytes != 0 || rp.baseIndex != s.baseIndex || len(rp.entries) != len(s.log) {
 		panic(fmt.Sprintf("simhost: log file replays to base %d with %d entries (%d bad tail bytes), but the host wrote base %d with %d",
 			rp.baseIndex, len(rp.entries), rp.garbageBytes, s.baseIndex, len(s.log)))

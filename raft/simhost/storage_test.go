@@ -244,7 +244,7 @@ func expectPanic(t *testing.T, what, contains string, f func()) {
 func TestRecoveryRejectsBrokenInvariants(t *testing.T) {
 	hole := appendEntriesRecord(nil, []raft.Entry{{Index: 1, Term: 1}})
 	hole = appendEntriesRecord(hole, []raft.Entry{{Index: 5, Term: 1}})
-	expectPanic(t, "hole in the log", "hole", func() { replayLog(hole) })
+	expectPanic(t, "hole in the log", "hole", func() { replayLog(hole, true) })
 
 	base := appendSnapshotBaseRecord(nil, 5, 2)
 	expectPanic(t, "base without snapshot file", "snapshot file", func() { recoverState(base, nil) })

@@ -61,3 +61,11 @@ func slicesAndStrings(xs []int, s string) int {
 	}
 	return n
 }
+
+func genericSlice[S ~[]E, E any](s S) int {
+	n := 0
+	for range s {
+		n++
+	}
+	return n
+}

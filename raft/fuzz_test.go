@@ -32,6 +32,7 @@ func runFuzz(t testing.TB, seed int64, fc fuzzConfig) (string, *cluster) {
 		// Small batches and windows so that flow control and partial appends happen.
 		c.MaxEntriesPerMsg = 1 + int(seed%4)
 		c.MaxInflightMsgs = 1 + int(seed%5)
+		c.HeartbeatTicks = 1 + int(seed/7%3)
 	}}
 	if fc.protective {
 		mods = append(mods, withPreVoteCheckQuorum)

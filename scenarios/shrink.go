@@ -1,6 +1,10 @@
 package scenarios
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/raftsim/raftsim/sim"
+)
 
 // ShrinkStats says how much a shrink removed and what it cost.
 type ShrinkStats struct {
@@ -35,12 +39,14 @@ func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 	sh := &shrinker{opts: opts, check: first.Check, cur: s.Clone(), curOps: first.Ops}
 	sh.st = ShrinkStats{Check: first.Check, FaultsBefore: len(s.Faults), OpsBefore: first.Ops,
 		NodesBefore: s.Nodes, ClientsBefore: s.Workload.Clients, DurationBefore: s.DurationMs, Runs: 1}
+	sh.failurePoint(first.FailedAt)
 	for pass := 0; pass < 20 && !sh.st.RunLimitHit; pass++ {
 		changed := sh.faults()
 		changed = sh.duration() || changed
 		changed = sh.workload() || changed
 		changed = sh.nodes() || changed
 		changed = sh.network() || changed
+		changed = sh.config() || changed
 		if !changed {
 			break
 		}
@@ -97,7 +103,40 @@ func (sh *shrinker) faults() bool {
 			i += chunk
 		}
 	}
+	// A fault and the one that undoes it (crash and restart, partition and heal) are often
+	// needed or not needed together: removing either alone changes the failure, removing
+	// both does not. Try pairs once the list is short enough for that to be cheap.
+	const maxPairFaults = 40
+	for i := 0; len(sh.cur.Faults) <= maxPairFaults && i < len(sh.cur.Faults); i++ {
+		for j := i + 1; j < len(sh.cur.Faults); j++ {
+			if sh.edit(func(c *Schedule) {
+				c.Faults = append(append(c.Faults[:i:i], c.Faults[i+1:j]...), c.Faults[j+1:]...)
+			}) {
+				changed = true
+				j = i // the list changed: rescan the partners of i
+			}
+		}
+	}
 	return changed
+}
+
+// failurePoint cuts the run short just after the failure became visible: faults after that
+// instant cannot have caused it.
+func (sh *shrinker) failurePoint(failedAt sim.Time) bool {
+	target := int64(failedAt/sim.Millisecond) + 1
+	if target >= sh.cur.DurationMs {
+		return false
+	}
+	return sh.edit(func(c *Schedule) {
+		c.DurationMs = target
+		kept := c.Faults[:0]
+		for _, f := range c.Faults {
+			if f.AtMs < target {
+				kept = append(kept, f)
+			}
+		}
+		c.Faults = kept
+	})
 }
 
 // duration cuts the fault phase short, as far as the last remaining fault allows.
@@ -122,10 +161,16 @@ func (sh *shrinker) workload() bool {
 	for sh.cur.Workload.Clients > 1 && sh.edit(func(c *Schedule) { c.Workload.Clients-- }) {
 		changed = true
 	}
-	for _, div := range []int{4, 2} {
-		if sh.cur.Workload.OpsPerClient/div >= 1 {
-			changed = sh.edit(func(c *Schedule) { c.Workload.OpsPerClient /= div }) || changed
-		}
+	// Cap each client's operations near what it performs, then halve and trim the cap while
+	// the failure stays.
+	if perClient := sh.curOps/sh.cur.Workload.Clients + 1; perClient < sh.cur.Workload.OpsPerClient {
+		changed = sh.edit(func(c *Schedule) { c.Workload.OpsPerClient = perClient }) || changed
+	}
+	for sh.cur.Workload.OpsPerClient > 1 && sh.edit(func(c *Schedule) { c.Workload.OpsPerClient /= 2 }) {
+		changed = true
+	}
+	if ops := sh.cur.Workload.OpsPerClient * 3 / 4; ops >= 1 && ops < sh.cur.Workload.OpsPerClient {
+		changed = sh.edit(func(c *Schedule) { c.Workload.OpsPerClient = ops }) || changed
 	}
 	if sh.cur.Workload.Keys > 1 {
 		changed = sh.edit(func(c *Schedule) { c.Workload.Keys = max(1, c.Workload.Keys/2) }) || changed
@@ -174,11 +219,33 @@ func faultFits(f Fault, n int) bool {
 	return true
 }
 
-// network turns random message faults off.
+// network turns random message faults off, one kind at a time.
 func (sh *shrinker) network() bool {
-	n := sh.cur.Network
-	if n.Drop == 0 && n.Duplicate == 0 && n.LongDelay == 0 {
-		return false
+	changed := false
+	if sh.cur.Network.Drop != 0 {
+		changed = sh.edit(func(c *Schedule) { c.Network.Drop = 0 }) || changed
 	}
-	return sh.edit(func(c *Schedule) { c.Network.Drop, c.Network.Duplicate, c.Network.LongDelay = 0, 0, 0 })
+	if sh.cur.Network.Duplicate != 0 {
+		changed = sh.edit(func(c *Schedule) { c.Network.Duplicate = 0 }) || changed
+	}
+	if sh.cur.Network.LongDelay != 0 {
+		changed = sh.edit(func(c *Schedule) { c.Network.LongDelay, c.Network.LongDelayMaxMs = 0, 0 }) || changed
+	}
+	return changed
+}
+
+// config returns options to their plain defaults where the failure does not need them:
+// no snapshots, PreVote and CheckQuorum on.
+func (sh *shrinker) config() bool {
+	changed := false
+	if sh.cur.MaxRaftStateBytes != -1 {
+		changed = sh.edit(func(c *Schedule) { c.MaxRaftStateBytes = -1 }) || changed
+	}
+	if sh.cur.DisablePreVote {
+		changed = sh.edit(func(c *Schedule) { c.DisablePreVote = false }) || changed
+	}
+	if sh.cur.DisableCheckQuorum {
+		changed = sh.edit(func(c *Schedule) { c.DisableCheckQuorum = false }) || changed
+	}
+	return changed
 }

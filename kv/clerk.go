@@ -239,6 +239,7 @@ func (c *Clerk) Receive(from sim.NodeID, payload []byte) {
 func (c *Clerk) retry(next int) {
 	if c.attempts >= c.cfg.MaxAttempts {
 		// Give up: the outcome stays unknown, so the call stays Pending in the history.
+		c.cfg.History.GiveUp(c.call)
 		c.active = false
 		c.stats.GaveUp++
 		c.scheduleNext()

@@ -23,6 +23,10 @@ type Record struct {
 	// ended, or the clerk gave up after its retry cap). A pending write may or may not have taken
 	// effect; Return is meaningless.
 	Pending bool
+	// GaveUp: the clerk stopped retrying the call at GaveUpAt (its attempt cap), so it stays
+	// Pending; the call was no longer outstanding after that instant.
+	GaveUp   bool
+	GaveUpAt sim.Time
 }
 
 // String describes the call in one line, e.g. `client 4 append("k1", "4.7;") @1.2s..1.25s`.
@@ -107,6 +111,16 @@ func (h *History) Complete(id CallID, output string, ok bool) {
 	default:
 		r.OK = true
 	}
+}
+
+// GiveUp records that the clerk abandoned call id, which must be pending: its outcome stays
+// unknown.
+func (h *History) GiveUp(id CallID) {
+	r := &h.records[id]
+	if !r.Pending || r.GaveUp {
+		panic(fmt.Sprintf("kv: History.GiveUp of call %d (%s), which is not outstanding", id, r))
+	}
+	r.GaveUp, r.GaveUpAt = true, h.now()
 }
 
 // Records returns the calls in invocation order. The slice is the history's own: read it, do

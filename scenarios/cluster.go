@@ -33,8 +33,15 @@ var (
 	unreliableNet = sim.NetworkConfig{LatencyMin: 0, LatencyMax: 27 * sim.Millisecond, DropRate: 0.1}
 )
 
-// scriptMaxTime bounds one script's virtual time.
-const scriptMaxTime = 30 * 60 * sim.Second
+const (
+	// scriptMaxTime bounds one script's virtual time.
+	scriptMaxTime = 30 * 60 * sim.Second
+	// The lab's timing rules: at most ten heartbeats a second, and elections well within its
+	// 5 s bound. With simhost's 10 ms tick: heartbeats every 100 ms, election timeouts of
+	// 300-600 ms. (Workload scenarios use simhost's faster defaults.)
+	labHeartbeatTicks = 10
+	labElectionTicks  = 30
+)
 
 // Cluster is the scripted tests' view of a raft cluster, modelled on the lab's config.go:
 // connect and disconnect servers, crash and restart them, start commands, and check elections
@@ -48,6 +55,7 @@ type Cluster struct {
 	reliable  bool
 	longReord bool
 	rnd       *sim.Rand
+	rpcs      int
 
 	current *Task
 	stops   []func()
@@ -58,8 +66,9 @@ type Cluster struct {
 func runScript(sc *Scenario, seed uint64, bug Bug, opts Options) (res *Result) {
 	s := sc.Script
 	maxTime := scriptMaxTime
-	c := &Cluster{
-		run:       newRun(sc.Name, seed, bug, s.Nodes, reliableNet, maxTime, opts),
+	c := &Cluster{}
+	*c = Cluster{
+		run:       newRun(sc.Name, seed, bug, s.Nodes, reliableNet, maxTime, opts, c.countRPC),
 		n:         s.Nodes,
 		recorder:  simhost.NewLogRecorder(s.Nodes),
 		connected: make([]bool, s.Nodes),
@@ -70,7 +79,10 @@ func runScript(sc *Scenario, seed uint64, bug Bug, opts Options) (res *Result) {
 	if s.Snapshot {
 		snapshotEvery = labSnapshotInterval
 	}
-	c.addServers(s.Nodes, simhost.Config{Bug: bug.Raft, MaxRaftStateBytes: -1, NewService: c.recorder.Service(snapshotEvery)})
+	c.addServers(s.Nodes, simhost.Config{
+		ElectionTicks: labElectionTicks, HeartbeatTicks: labHeartbeatTicks,
+		Bug: bug.Raft, MaxRaftStateBytes: -1, NewService: c.recorder.Service(snapshotEvery),
+	})
 	c.applyNetwork()
 	for i := 0; i < s.Nodes; i++ {
 		c.sim.Start(sim.NodeID(i))
@@ -85,7 +97,8 @@ func runScript(sc *Scenario, seed uint64, bug Bug, opts Options) (res *Result) {
 		defer func() {
 			if p := recover(); p != nil {
 				if _, ok := p.(scriptAbort); !ok {
-					panic(p)
+					c.invariantFailure(p)
+					c.end = sim.EndStopped
 				}
 			}
 		}()
@@ -117,6 +130,7 @@ func (c *Cluster) Now() sim.Time { return c.sim.Now() }
 func (c *Cluster) Fatalf(format string, args ...any) {
 	c.result.fail(CheckRaftTest, fmt.Sprintf(format, args...), c.sim.Now(), c.sim.Stats().Events)
 	c.aborted = true
+	c.sim.Stop("script failed")
 	panic(scriptAbort{})
 }
 
@@ -134,7 +148,10 @@ func (c *Cluster) applyNetwork() {
 		net = unreliableNet
 	}
 	if c.longReord {
-		net.LongDelayRate, net.LongDelayMax = 0.5, 2200*sim.Millisecond
+		// labrpc's long reordering delays two thirds of replies by 200 ms plus up to 2 s
+		// (skewed low: about 700 ms on average). The kernel cannot tell replies from
+		// requests, so a third of all messages get an extra delay averaging 700 ms.
+		net.LongDelayRate, net.LongDelayMax = 0.33, 1400*sim.Millisecond
 	}
 	c.sim.Net().SetConfig(net)
 }
@@ -184,8 +201,22 @@ func (c *Cluster) SetReliable(reliable bool) { c.reliable = reliable; c.applyNet
 // SetLongReordering switches long message delays on or off.
 func (c *Cluster) SetLongReordering(on bool) { c.longReord = on; c.applyNetwork() }
 
-// RPCTotal is the number of messages sent so far.
-func (c *Cluster) RPCTotal() int { return int(c.sim.Stats().MessagesSent) }
+// countRPC counts raft requests as the lab's labrpc counts RPCs: a request and its reply are
+// one RPC.
+func (c *Cluster) countRPC(from, to sim.NodeID, payload []byte) {
+	if len(payload) < 2 || payload[0] != simhost.TagRaft {
+		return
+	}
+	if m, err := raft.Unmarshal(payload[1:]); err == nil {
+		switch m.Type {
+		case raft.MsgVote, raft.MsgPreVote, raft.MsgApp, raft.MsgHeartbeat, raft.MsgSnap:
+			c.rpcs++
+		}
+	}
+}
+
+// RPCTotal is the number of RPCs (raft requests) sent so far.
+func (c *Cluster) RPCTotal() int { return c.rpcs }
 
 // BytesTotal is the number of payload bytes sent so far.
 func (c *Cluster) BytesTotal() int64 { return c.sim.Stats().BytesSent }

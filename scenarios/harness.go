@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/raftsim/raftsim/checker/monitor"
 	"github.com/raftsim/raftsim/raft"
@@ -46,7 +47,7 @@ type run struct {
 	opts    Options
 }
 
-func newRun(scenario string, seed uint64, bug Bug, nodes int, net sim.NetworkConfig, maxTime sim.Time, opts Options) *run {
+func newRun(scenario string, seed uint64, bug Bug, nodes int, net sim.NetworkConfig, maxTime sim.Time, opts Options, onSend func(from, to sim.NodeID, payload []byte)) *run {
 	maxEvents := opts.MaxEvents
 	if maxEvents == 0 {
 		maxEvents = DefaultMaxEvents
@@ -54,7 +55,7 @@ func newRun(scenario string, seed uint64, bug Bug, nodes int, net sim.NetworkCon
 	r := &run{opts: opts, result: &Result{Scenario: scenario, Seed: seed, Bug: bug.Name, SafetyVerdict: "ok"}}
 	r.sim = sim.New(sim.Config{
 		Seed: seed, MaxEvents: maxEvents, MaxTime: maxTime, Network: net,
-		Trace: opts.Trace, Describe: describePayload, RecordDigests: opts.RecordDigests,
+		Trace: opts.Trace, Describe: describePayload, RecordDigests: opts.RecordDigests, OnSend: onSend,
 	})
 	r.monitor = monitor.New(nodes)
 	r.monitor.OnViolation(func(v monitor.Violation) {
@@ -109,6 +110,48 @@ func (r *run) leader() int {
 		}
 	}
 	return best
+}
+
+// CheckRaftInvariant names a failure found by one of raft's own assertions (a panic that
+// starts with "raft: invariant violated"): the planted bug broke an invariant the code asserts
+// before any observer saw the consequence.
+const CheckRaftInvariant = "raft-invariant"
+
+// raftInvariantPanic reports whether a recovered panic value is a raft invariant assertion.
+func raftInvariantPanic(p any) (string, bool) {
+	var msg string
+	switch v := p.(type) {
+	case string:
+		msg = v
+	case error:
+		msg = v.Error()
+	default:
+		return "", false
+	}
+	return msg, strings.HasPrefix(msg, "raft: invariant violated")
+}
+
+// runKernel runs the simulation, turning a raft invariant assertion into a failed run (the
+// kernel is left mid-event and is not run again). Any other panic is a bug of the harness or
+// host and is not hidden.
+func (r *run) runKernel(run func() sim.Result) (res sim.Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.invariantFailure(p)
+			res = sim.Result{End: sim.EndStopped, StopReason: CheckRaftInvariant, Now: r.sim.Now()}
+		}
+	}()
+	return run()
+}
+
+// invariantFailure records a raft invariant panic as the run's failure, or re-panics.
+func (r *run) invariantFailure(p any) {
+	msg, ok := raftInvariantPanic(p)
+	if !ok {
+		panic(p)
+	}
+	r.result.SafetyVerdict = CheckRaftInvariant
+	r.result.fail(CheckRaftInvariant, msg, r.sim.Now(), r.sim.Stats().Events)
 }
 
 // finish fills in the counters every result reports.

@@ -12,7 +12,7 @@ package scenarios
 //   - time.Sleep(d) becomes c.Sleep(d) (inside a task, t.Sleep(d)); RaftElectionTimeout is
 //     labElectionTimeout (1 s of virtual time).
 //   - rand.Int() and friends draw from the script's own stream c.Rand().
-//   - goroutines become c.Go tasks (through goTask); a wait for them (sync.WaitGroup, a
+//   - goroutines become c.Go tasks; a wait for them (sync.WaitGroup, a
 //     channel receive) becomes waitUntil, which lets virtual time pass until they have finished.
 //   - ts.srvs[i].Raft() == nil (a crashed server) is !c.Up(i); ShutdownServer is c.Crash;
 //     restart / start1+connect is labRestart.
@@ -182,23 +182,6 @@ func checkNoAgreement(c *Cluster, index uint64) {
 	}
 }
 
-// goTask is c.Go for the scripts' goroutines. A task asleep when the script ends (a failed
-// check on the main line) is unwound by a scriptAbort panic from its Sleep; the task absorbs
-// it and returns, so that the harness's ending of the task completes normally. A failure
-// inside the task has already been recorded (Fatalf) and marked the run aborted, which the
-// main line acts on at its next wake-up.
-func goTask(c *Cluster, name string, fn func(t *Task)) {
-	c.Go(name, func(t *Task) {
-		defer func() {
-			if p := recover(); p != nil {
-				if _, ok := p.(scriptAbort); !ok {
-					panic(p)
-				}
-			}
-		}()
-		fn(t)
-	})
-}
 
 // waitUntil stands for blocking until goroutines finish (wg.Wait, a channel receive): virtual
 // time passes, so tasks and servers run, until done() holds. The first look is at the same
@@ -482,7 +465,7 @@ loop:
 		var is []uint64
 		finished := 0
 		for ii := 0; ii < iters; ii++ {
-			goTask(c, fmt.Sprintf("start-%d", 100+ii), func(t *Task) {
+			c.Go(fmt.Sprintf("start-%d", 100+ii), func(t *Task) {
 				defer func() { finished++ }()
 				i, term1, ok := c.Start(leader, 100+ii)
 				if term1 != term || !ok {
@@ -884,7 +867,7 @@ func raftUnreliableAgree(c *Cluster) {
 		for j := 0; j < 4; j++ {
 			cmd := 100*iters + j
 			running++
-			goTask(c, fmt.Sprintf("one-%d", cmd), func(t *Task) {
+			c.Go(fmt.Sprintf("one-%d", cmd), func(t *Task) {
 				defer func() { running-- }()
 				c.One(cmd, 1, true)
 			})
@@ -990,7 +973,7 @@ func raftChurn(c *Cluster) {
 		}
 	}
 	for i := 0; i < ncli; i++ {
-		goTask(c, fmt.Sprintf("client-%d", i), client(i))
+		c.Go(fmt.Sprintf("client-%d", i), client(i))
 	}
 
 	for iters := 0; iters < 20; iters++ {

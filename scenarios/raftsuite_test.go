@@ -61,10 +61,7 @@ func TestRaftSuiteRegistered(t *testing.T) {
 // raftSuiteKnownGaps are raft/ scenarios that cannot pass yet for a reason outside the script,
 // with the check they fail and why. They must keep failing that way (so that the list is
 // revisited, not forgotten, when the cause goes away).
-var raftSuiteKnownGaps = map[string]struct{ check, why string }{
-	"raft/Count": {CheckRaftTest, "the scripted cluster heartbeats every 10 ms (simhost's default, not the lab's <= 10/s) " +
-		"and RPCTotal counts replies as well as requests, so an election alone uses ~130 of the lab's 30-RPC budget"},
-}
+var raftSuiteKnownGaps = map[string]struct{ check, why string }{}
 
 // TestRaftSuite runs every raft/ scenario on raftSuiteSeeds seeds; every run must pass. The
 // scenarios run in parallel (each run is single-threaded and shares nothing).
@@ -198,7 +195,7 @@ func TestRaftSuiteFailsOnBadScript(t *testing.T) {
 			c.One(7, 1, false)
 		}}, "failed to reach agreement"},
 		{"fatal-in-task", &Script{Nodes: 3, Run: func(c *Cluster) {
-			goTask(c, "failing", func(t *Task) {
+			c.Go("failing", func(t *Task) {
 				t.Sleep(100 * sim.Millisecond)
 				c.Fatalf("task failed on purpose")
 			})
@@ -207,7 +204,7 @@ func TestRaftSuiteFailsOnBadScript(t *testing.T) {
 		}}, "on purpose"},
 		{"main-fails-while-tasks-sleep", &Script{Nodes: 3, Run: func(c *Cluster) {
 			for i := 0; i < 3; i++ {
-				goTask(c, fmt.Sprintf("sleeper-%d", i), func(t *Task) { t.Sleep(10 * sim.Second) })
+				c.Go(fmt.Sprintf("sleeper-%d", i), func(t *Task) { t.Sleep(10 * sim.Second) })
 			}
 			c.Sleep(sim.Second)
 			c.Fatalf("main line failed while tasks sleep")

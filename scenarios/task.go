@@ -34,6 +34,15 @@ func (c *Cluster) Go(name string, fn func(t *Task)) {
 	t := &Task{c: c, name: name}
 	next, stop := iter.Pull(func(yield func(struct{}) bool) {
 		t.yield = yield
+		defer func() {
+			// An abort ends this task only; the main line learns of it from c.aborted (set
+			// by whatever aborted) at its next Sleep.
+			if p := recover(); p != nil {
+				if _, ok := p.(scriptAbort); !ok {
+					panic(p)
+				}
+			}
+		}()
 		fn(t)
 	})
 	c.stops = append(c.stops, stop)

@@ -36,7 +36,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	healAt := ms(s.DurationMs)
 	deadline := healAt + ms(s.LivenessBoundMs)
 	net := s.Network.config()
-	r := newRun(s.Scenario, s.Seed, bug, s.Nodes, net, deadline, opts)
+	r := newRun(s.Scenario, s.Seed, bug, s.Nodes, net, deadline, opts, nil)
 	r.result.Schedule = s
 	r.result.Faults = len(s.Faults)
 
@@ -96,7 +96,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 		r.sim.At(ms(opts.UntilMs), "until", func() { r.sim.Stop("-until reached") })
 	}
 
-	res := r.sim.Run()
+	res := r.runKernel(r.sim.Run)
 	r.checkRaftStateSize(s)
 	result := r.finish(res.End)
 	nem.closeWindows("")
@@ -128,7 +128,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 		result.Message = fmt.Sprintf("the linearizability check hit its time bound of %v (%d operations over %d keys)",
 			opts.checkTimeout(), lin.Operations, lin.Keys)
 	}
-	live := checker.CheckLiveness(ops, int64(healAt), int64(ms(s.LivenessBoundMs)), int64(leaderSeen))
+	live := checker.CheckLiveness(outstandingAfter(records, ops, healAt), int64(healAt), int64(ms(s.LivenessBoundMs)), int64(leaderSeen))
 	result.LivenessVerdict = "ok"
 	if !live.OK {
 		result.LivenessVerdict = "fail"
@@ -142,6 +142,20 @@ func (o Options) checkTimeout() time.Duration {
 		return o.CheckTimeout
 	}
 	return DefaultCheckTimeout
+}
+
+// outstandingAfter leaves out the calls their clerk gave up on before t: they were no longer
+// outstanding when the faults healed, so liveness does not wait for them (linearizability
+// still counts them as writes that may have taken effect).
+func outstandingAfter(records []kv.Record, ops []checker.Op, t sim.Time) []checker.Op {
+	out := make([]checker.Op, 0, len(ops))
+	for i, rec := range records {
+		if rec.GaveUp && rec.GaveUpAt <= t {
+			continue
+		}
+		out = append(out, ops[i])
+	}
+	return out
 }
 
 func serverIDs(n int) []sim.NodeID {

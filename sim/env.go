@@ -33,6 +33,9 @@ func (e *Env) Send(to NodeID, payload []byte) {
 	if !e.live() {
 		return
 	}
+	if e.sim.cfg.OnSend != nil {
+		e.sim.cfg.OnSend(e.id, to, payload)
+	}
 	e.sim.net.send(e.id, to, payload)
 }
 

@@ -83,6 +83,10 @@ type Config struct {
 	// RecordDigests keeps the hash after every executed event (Sim.Digests), to pinpoint the
 	// first event at which two runs differ. It costs 8 bytes per event.
 	RecordDigests bool
+	// OnSend, when set, is shown every message a live node sends, before the network model
+	// decides its fate: instrumentation for harnesses (counting RPCs by type), never
+	// behaviour. It must not keep payload or call back into the Sim.
+	OnSend func(from, to NodeID, payload []byte)
 }
 
 // Defaults used when the corresponding Config field is zero.

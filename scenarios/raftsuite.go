@@ -182,7 +182,6 @@ func checkNoAgreement(c *Cluster, index uint64) {
 	}
 }
 
-
 // waitUntil stands for blocking until goroutines finish (wg.Wait, a channel receive): virtual
 // time passes, so tasks and servers run, until done() holds. The first look is at the same
 // instant (tasks started now run first), later ones every taskPollInterval.

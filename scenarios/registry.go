@@ -142,6 +142,9 @@ func swarmSchedule(name string, seed uint64, durationMs int64) *Schedule {
 	}
 	s.DisablePreVote = choose.rnd.Chance(0.3)
 	s.DisableCheckQuorum = choose.rnd.Chance(0.3)
+	if choose.rnd.Chance(0.5) {
+		s.MaxEntriesPerMsg = 1 + choose.rnd.Intn(4)
+	}
 	for _, g := range swarmGenerators {
 		if choose.rnd.Chance(0.5) {
 			g.gen(newFaultGen(s, name+"/"+g.name))

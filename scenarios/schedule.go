@@ -28,6 +28,10 @@ type Schedule struct {
 	// hides vote bugs), so swarm testing switches them per seed.
 	DisablePreVote     bool `json:"disable_prevote,omitempty"`
 	DisableCheckQuorum bool `json:"disable_check_quorum,omitempty"`
+	// MaxEntriesPerMsg bounds the entries of one AppendEntries (0: raft's default). Small
+	// values split a catch-up into many messages, which exposes commit-rule bugs that a
+	// batched catch-up hides (a new leader's no-op otherwise travels with the old entries).
+	MaxEntriesPerMsg int `json:"max_entries_per_msg,omitempty"`
 	// MaxRaftStateBytes makes the KV servers snapshot when the raft state passes it; -1 never.
 	MaxRaftStateBytes int         `json:"max_raft_state_bytes"`
 	Network           NetworkSpec `json:"network"`
@@ -121,12 +125,16 @@ const (
 	minClockRate      = 0.5
 	maxClockRate      = 2.0
 	maxRaftStateLimit = 1 << 30
+	maxEntriesPerMsg  = 1 << 16
 )
 
 // Validate reports the first problem with s, naming the field, or nil.
 func (s *Schedule) Validate() error {
 	if s.Nodes < 1 || s.Nodes > maxNodes {
 		return fmt.Errorf("nodes: %d is out of range 1..%d", s.Nodes, maxNodes)
+	}
+	if s.MaxEntriesPerMsg < 0 || s.MaxEntriesPerMsg > maxEntriesPerMsg {
+		return fmt.Errorf("max_entries_per_msg: %d is out of range 0..%d (0: raft's default)", s.MaxEntriesPerMsg, maxEntriesPerMsg)
 	}
 	if s.MaxRaftStateBytes != -1 && (s.MaxRaftStateBytes < 1 || s.MaxRaftStateBytes > maxRaftStateLimit) {
 		return fmt.Errorf("max_raft_state_bytes: %d must be -1 (never snapshot) or 1..%d", s.MaxRaftStateBytes, maxRaftStateLimit)

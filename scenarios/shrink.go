@@ -241,6 +241,9 @@ func (sh *shrinker) config() bool {
 	if sh.cur.MaxRaftStateBytes != -1 {
 		changed = sh.edit(func(c *Schedule) { c.MaxRaftStateBytes = -1 }) || changed
 	}
+	if sh.cur.MaxEntriesPerMsg != 0 {
+		changed = sh.edit(func(c *Schedule) { c.MaxEntriesPerMsg = 0 }) || changed
+	}
 	if sh.cur.DisablePreVote {
 		changed = sh.edit(func(c *Schedule) { c.DisablePreVote = false }) || changed
 	}

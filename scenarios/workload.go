@@ -46,7 +46,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	}
 	r.addServers(s.Nodes, simhost.Config{
 		Bug: bug.Raft, MaxRaftStateBytes: s.MaxRaftStateBytes,
-		DisablePreVote: s.DisablePreVote, DisableCheckQuorum: s.DisableCheckQuorum,
+		DisablePreVote: s.DisablePreVote, DisableCheckQuorum: s.DisableCheckQuorum, MaxEntriesPerMsg: s.MaxEntriesPerMsg,
 		NewService: kv.NewService(kv.ServerConfig{ReadMode: readMode, Bug: bug.KV}),
 	})
 	history := kv.NewHistory(r.sim.Now)

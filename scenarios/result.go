@@ -26,6 +26,9 @@ type Options struct {
 	UntilMs       int64                // stop at this virtual time (0: run to the end)
 	CheckTimeout  time.Duration        // bound of the linearizability check (0: DefaultCheckTimeout)
 	MaxEvents     int64                // bound on simulation events (0: DefaultMaxEvents)
+	// skipOfflineChecks leaves out the linearizability and liveness checks (benchmarks of
+	// the simulation alone).
+	skipOfflineChecks bool
 }
 
 // Default bounds of a run.

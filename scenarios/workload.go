@@ -110,7 +110,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	result.History, result.Ops = ops, len(ops)
 
 	stoppedEarly := res.End == sim.EndStopped && res.StopReason != "workload complete"
-	if result.Status == Fail || stoppedEarly {
+	if result.Status == Fail || stoppedEarly || opts.skipOfflineChecks {
 		return result // a safety violation or -until ended the run: later checks would judge a cut history
 	}
 	lin := checker.CheckLinearizable(ops, opts.checkTimeout())

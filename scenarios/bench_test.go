@@ -1,0 +1,70 @@
+package scenarios
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/raftsim/raftsim/sim"
+)
+
+// BenchmarkDefaultScenario runs seeds of `default` (5 nodes, 4 clients, swarm faults, 30 s of
+// faults then heal and liveness) one after another, every check included, and reports time
+// compression (virtual seconds per wall second, "x-realtime") and wall time per seed
+// ("ms/seed"). BenchmarkDefaultSimulation is the same runs without the offline
+// linearizability and liveness checks: full-stack simulation speed ("events/s").
+//
+//	go test ./scenarios -run '^$' -bench 'Default(Scenario|Simulation)' -benchtime 50x -cpu 1
+func BenchmarkDefaultScenario(b *testing.B)   { benchmarkDefault(b, false) }
+func BenchmarkDefaultSimulation(b *testing.B) { benchmarkDefault(b, true) }
+
+func benchmarkDefault(b *testing.B, simulationOnly bool) {
+	sc, _ := Lookup("default")
+	var virtual sim.Time
+	var events int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := runSchedule(sc.Schedule(uint64(i+1)), Bug{}, Options{skipOfflineChecks: simulationOnly})
+		if r.Status == Fail {
+			b.Fatalf("%s", r.Report())
+		}
+		virtual += r.VirtualTime
+		events += r.Events
+	}
+	wall := b.Elapsed()
+	b.ReportMetric(virtual.Duration().Seconds()/wall.Seconds(), "x-realtime")
+	b.ReportMetric(float64(events)/wall.Seconds(), "events/s")
+	b.ReportMetric(float64(wall.Microseconds())/1000/float64(b.N), "ms/seed")
+}
+
+// BenchmarkSweep measures seeds per second of a `default` sweep with 1 and 2 workers, each run
+// single-threaded, as simrun -parallel runs them.
+//
+//	go test ./scenarios -run '^$' -bench Sweep -benchtime 40x
+func BenchmarkSweep(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[workers], func(b *testing.B) {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := next.Add(1)
+						if i > int64(b.N) {
+							return
+						}
+						if _, err := Execute(Spec{Scenario: "default", Seed: uint64(i)}, Options{}); err != nil {
+							panic(err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "seeds/s")
+		})
+	}
+}

@@ -49,14 +49,28 @@ func (n *nemesis) closeWindows(prefix string) {
 // fault then does nothing, as a Jepsen nemesis that finds no leader).
 func (n *nemesis) leaderOrNone(kind string) int {
 	l := n.r.leader()
-	if n.r.sim.Now() >= 0 && n.r.opts.Trace != nil {
-		n.r.opts.Trace(sim.TraceEvent{Seq: n.r.sim.Stats().Events, At: n.r.sim.Now(), Node: sim.KernelNode, Kind: "note",
-			Detail: fmt.Sprintf("%s resolves to node %d", kind, l)})
-	}
+	n.r.sim.Logf("%s resolves to node %d", kind, l)
 	return l
 }
 
 func (n *nemesis) apply(f Fault) {
+	// Node faults: one action per listed node, or on the leader for the "-leader" kinds.
+	nodeActions := map[string]func(int){
+		FaultIsolate: n.isolate, FaultCrash: n.crash, FaultRestart: n.restart, FaultPause: n.pause, FaultResume: n.resume,
+	}
+	leaderActions := map[string]func(int){FaultIsolateLeader: n.isolate, FaultCrashLeader: n.crash, FaultPauseLeader: n.pause}
+	if act, ok := nodeActions[f.Kind]; ok {
+		for _, x := range f.Nodes {
+			act(x)
+		}
+		return
+	}
+	if act, ok := leaderActions[f.Kind]; ok {
+		if l := n.leaderOrNone(f.Kind); l >= 0 {
+			act(l)
+		}
+		return
+	}
 	net := n.r.sim.Net()
 	id := func(i int) sim.NodeID { return sim.NodeID(i) }
 	switch f.Kind {
@@ -69,14 +83,6 @@ func (n *nemesis) apply(f Fault) {
 		}
 		net.Partition(groups...)
 		n.openWindow(fmt.Sprintf("net: partition %v", f.Groups))
-	case FaultIsolate:
-		for _, x := range f.Nodes {
-			n.isolate(x)
-		}
-	case FaultIsolateLeader:
-		if l := n.leaderOrNone(f.Kind); l >= 0 {
-			n.isolate(l)
-		}
 	case FaultLinkDown:
 		for _, l := range f.Links {
 			net.SetLink(id(l[0]), id(l[1]), false)
@@ -89,30 +95,6 @@ func (n *nemesis) apply(f Fault) {
 	case FaultHeal:
 		net.Heal()
 		n.closeWindows("net:")
-	case FaultCrash:
-		for _, x := range f.Nodes {
-			n.crash(x)
-		}
-	case FaultCrashLeader:
-		if l := n.leaderOrNone(f.Kind); l >= 0 {
-			n.crash(l)
-		}
-	case FaultRestart:
-		for _, x := range f.Nodes {
-			n.restart(x)
-		}
-	case FaultPause:
-		for _, x := range f.Nodes {
-			n.pause(x)
-		}
-	case FaultPauseLeader:
-		if l := n.leaderOrNone(f.Kind); l >= 0 {
-			n.pause(l)
-		}
-	case FaultResume:
-		for _, x := range f.Nodes {
-			n.resume(x)
-		}
 	case FaultClock:
 		for _, x := range f.Nodes {
 			n.r.sim.SetClockRate(id(x), f.Rate)

@@ -532,6 +532,14 @@ func (s *Sim) Stop(reason string) {
 
 // Run executes events until none is left, Stop, Config.MaxTime or Config.MaxEvents.
 // It can be called again to continue after EndStopped.
+// Logf adds a kernel note (not tied to a node) to the human-readable trace; a no-op when no
+// trace sink is set. Notes are not part of the trace hash.
+func (s *Sim) Logf(format string, args ...any) {
+	if s.cfg.Trace != nil {
+		s.emit(KernelNode, "note", fmt.Sprintf(format, args...))
+	}
+}
+
 func (s *Sim) Run() Result { return s.run(0, false) }
 
 // RunUntil is Run that also returns, with EndUntil, when the next event is after t; Now then

@@ -87,7 +87,9 @@ func hunt(o *options, stdout, stderr io.Writer) (int, error) {
 		bugs = []scenarios.BugInfo{{Name: o.bug}}
 	}
 	var rows []huntRow
-	const batch = 32 // seeds run between checks for a failure; all seeds of a batch finish
+	// Seeds run in batches of two per worker between looks for a failure; every seed of a
+	// batch finishes, so wall time includes at most one batch beyond the first failure.
+	batch := uint64(2 * o.parallel)
 	for _, b := range bugs {
 		row := huntRow{Bug: b.Name}
 		start := time.Now()

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,6 +66,44 @@ func BenchmarkSweep(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "seeds/s")
+		})
+	}
+}
+
+// BenchmarkSuites runs every scenario of the raft/ and kv/ suites (the 6.5840 tests) once per
+// iteration, each on its own seed, and reports the suite's time compression, speed and wall
+// time, every check included.
+//
+//	go test ./scenarios -run '^$' -bench Suites -benchtime 5x -cpu 1
+func BenchmarkSuites(b *testing.B) {
+	for _, prefix := range []string{"raft/", "kv/"} {
+		b.Run(strings.TrimSuffix(prefix, "/"), func(b *testing.B) {
+			var names []string
+			for _, name := range Names() {
+				if strings.HasPrefix(name, prefix) {
+					names = append(names, name)
+				}
+			}
+			var virtual sim.Time
+			var events int64
+			for i := 0; i < b.N; i++ {
+				for _, name := range names {
+					r, err := Execute(Spec{Scenario: name, Seed: uint64(i + 1)}, Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if r.Status != Pass {
+						b.Fatalf("%s", r.Report())
+					}
+					virtual += r.VirtualTime
+					events += r.Events
+				}
+			}
+			wall := b.Elapsed()
+			b.ReportMetric(virtual.Duration().Seconds()/wall.Seconds(), "x-realtime")
+			b.ReportMetric(float64(events)/wall.Seconds(), "events/s")
+			b.ReportMetric(wall.Seconds()/float64(b.N), "wall-s/suite")
+			b.ReportMetric(virtual.Duration().Seconds()/float64(b.N), "virtual-s/suite")
 		})
 	}
 }

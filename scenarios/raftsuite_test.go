@@ -226,33 +226,6 @@ func runAdHocScript(t *testing.T, name string, s *Script) *Result {
 	return runScript(&Scenario{Name: name, Description: "ad hoc test script", Script: s}, 1, Bug{}, Options{})
 }
 
-// BenchmarkRaftSuite runs every raft/ scenario once (seed 1 on the first iteration, then seed
-// 2, ...; known gaps are timed up to their failure) and reports virtual time over wall time ("x-realtime") and events per second.
-func BenchmarkRaftSuite(b *testing.B) {
-	names := raftSuiteNames()
-	var virtual sim.Time
-	var events int64
-	var wall time.Duration
-	for i := 0; i < b.N; i++ {
-		for _, name := range names {
-			start := time.Now()
-			res, err := Execute(Spec{Scenario: name, Seed: uint64(i + 1)}, Options{})
-			wall += time.Since(start)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, known := raftSuiteKnownGaps[name]; !known && res.Status != Pass {
-				b.Fatalf("%s", res.Report())
-			}
-			virtual += res.VirtualTime
-			events += res.Events
-		}
-	}
-	b.ReportMetric(float64(virtual)/float64(wall), "x-realtime")
-	b.ReportMetric(float64(events)/wall.Seconds(), "events/s")
-	b.ReportMetric(sim.Time(int64(virtual)/int64(b.N)).Duration().Seconds(), "virtual-s/suite")
-}
-
 // TestRaftSuiteTimes logs each scenario's virtual and wall time for seed 1 (go test -v -run
 // RaftSuiteTimes), the figures behind the suite's speed.
 func TestRaftSuiteTimes(t *testing.T) {

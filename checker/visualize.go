@@ -75,7 +75,7 @@ func WriteVisualization(r LinResult, annotations []Annotation, path string) erro
 	return nil
 }
 
-// toPorcupineAnnotations places annotations on rows ("faults", "faults 2", ...): each goes on
+// toPorcupineAnnotations places annotations on rows ("faults", "faults 002", ...): each goes on
 // the first row whose windows all end before it starts, in order of start time, so windows
 // never overlap on a row and the layout is the same for the same input.
 func toPorcupineAnnotations(annotations []Annotation) []porcupine.Annotation {
@@ -106,7 +106,7 @@ func toPorcupineAnnotations(annotations []Annotation) []porcupine.Annotation {
 		}
 		tag := "faults"
 		if row > 0 {
-			tag = fmt.Sprintf("faults %d", row+1)
+			tag = fmt.Sprintf("faults %03d", row+1) // zero-padded: the visualizer sorts rows as strings
 		}
 		out = append(out, porcupine.Annotation{
 			Tag:             tag,

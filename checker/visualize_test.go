@@ -28,7 +28,7 @@ func TestWriteVisualizationIllegal(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := readFile(t, path)
-	for _, want := range []string{"visual-key", "partition {0,1} | {2}", "crash node 3", "faults 2", "<html"} {
+	for _, want := range []string{"visual-key", "partition {0,1} | {2}", "crash node 3", "faults 002", "<html"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("visualization lacks %q", want)
 		}

@@ -114,8 +114,11 @@ func (r *Result) Report() string {
 	case Inconclusive:
 		fmt.Fprintf(&b, ": inconclusive: %s", r.Message)
 	case Fail:
-		fmt.Fprintf(&b, ": FAILED %s at %s (event #%d)\n  %s", r.Check, r.FailedAt, r.FailedEvent,
-			strings.ReplaceAll(r.Message, "\n", "\n  "))
+		where := fmt.Sprintf("at %s (event #%d)", r.FailedAt, r.FailedEvent)
+		if r.FailedEvent < 0 {
+			where = fmt.Sprintf("by %s (found after the run, from the history)", r.FailedAt)
+		}
+		fmt.Fprintf(&b, ": FAILED %s %s\n  %s", r.Check, where, strings.ReplaceAll(r.Message, "\n", "\n  "))
 	}
 	if r.End == sim.EndEventLimit || r.End == sim.EndTimeLimit {
 		fmt.Fprintf(&b, "\n  note: the run ended at its %s", r.End)

@@ -91,7 +91,7 @@ func runScript(sc *Scenario, seed uint64, bug Bug, opts Options) (res *Result) {
 	c.applyLinks()
 	until := sim.Time(opts.UntilMs) * sim.Millisecond
 	if until > 0 {
-		c.sim.At(until, "until", func() { c.sim.Stop("-until reached") })
+		c.sim.At(until, "until", func() { c.sim.Stop(stopUntil) })
 	}
 	func() {
 		defer func() {
@@ -109,6 +109,9 @@ func runScript(sc *Scenario, seed uint64, bug Bug, opts Options) (res *Result) {
 	c.aborted = true
 	for _, stop := range c.stops {
 		stop()
+	}
+	if c.end == sim.EndStopped && c.sim.Now() == until && until > 0 && c.result.Status == Pass {
+		c.result.Note = fmt.Sprintf("stopped by -until at %s, before the script finished", until)
 	}
 	end := c.end
 	if end == 0 {

@@ -69,6 +69,7 @@ type Result struct {
 	Status   Status
 	Check    string // the property that failed ("" when none did)
 	Message  string // the violation in plain words
+	Note     string // what a reader must know about a run that did not fail (e.g. stopped by -until)
 	// FailedAt and FailedEvent locate the first event at which the failure became visible.
 	FailedAt    sim.Time
 	FailedEvent int64
@@ -120,7 +121,10 @@ func (r *Result) Report() string {
 		}
 		fmt.Fprintf(&b, ": FAILED %s %s\n  %s", r.Check, where, strings.ReplaceAll(r.Message, "\n", "\n  "))
 	}
-	if r.End == sim.EndEventLimit || r.End == sim.EndTimeLimit {
+	if r.Note != "" {
+		fmt.Fprintf(&b, "\n  note: %s", r.Note)
+	}
+	if r.End == sim.EndEventLimit {
 		fmt.Fprintf(&b, "\n  note: the run ended at its %s", r.End)
 	}
 	return b.String()

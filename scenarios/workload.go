@@ -21,6 +21,10 @@ const (
 	// pollInterval is how often the harness looks for a leader and for the end of the workload
 	// after the final heal.
 	pollInterval = 10 * sim.Millisecond
+
+	// Stop reasons of a workload run.
+	stopWorkloadComplete = "workload complete"
+	stopUntil            = "-until reached"
 )
 
 func ms(x int64) sim.Time    { return sim.Time(x) * sim.Millisecond }
@@ -83,7 +87,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 			leaderSeen = r.sim.Now()
 		}
 		if leaderSeen >= 0 && history.Pending() == 0 {
-			r.sim.Stop("workload complete")
+			r.sim.Stop(stopWorkloadComplete)
 			return
 		}
 		r.sim.After(pollInterval, "poll", poll)
@@ -93,7 +97,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 		poll()
 	})
 	if opts.UntilMs > 0 {
-		r.sim.At(ms(opts.UntilMs), "until", func() { r.sim.Stop("-until reached") })
+		r.sim.At(ms(opts.UntilMs), "until", func() { r.sim.Stop(stopUntil) })
 	}
 
 	res := r.runKernel(r.sim.Run)
@@ -109,8 +113,10 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	}
 	result.History, result.Ops = ops, len(ops)
 
-	stoppedEarly := res.End == sim.EndStopped && res.StopReason != "workload complete"
-	if result.Status == Fail || stoppedEarly || opts.skipOfflineChecks {
+	if res.End == sim.EndStopped && res.StopReason == stopUntil {
+		result.Note = fmt.Sprintf("stopped by -until at %s: the linearizability and liveness checks need the whole run and were not run", r.sim.Now())
+	}
+	if result.Status == Fail || result.Note != "" || opts.skipOfflineChecks {
 		return result // a safety violation or -until ended the run: later checks would judge a cut history
 	}
 	lin := checker.CheckLinearizable(ops, opts.checkTimeout())

@@ -139,7 +139,9 @@ type capture struct {
 	msg    string
 }
 
-func (c *capture) Fatalf(format string, args ...any) { c.failed, c.msg = true, fmt.Sprintf(format, args...) }
+func (c *capture) Fatalf(format string, args ...any) {
+	c.failed, c.msg = true, fmt.Sprintf(format, args...)
+}
 func (c *capture) Fatal(args ...any)                 { c.failed, c.msg = true, fmt.Sprint(args...) }
 func (c *capture) Errorf(format string, args ...any) { c.Fatalf(format, args...) }
 func (c *capture) Error(args ...any)                 { c.Fatal(args...) }

@@ -123,6 +123,17 @@ func (h *History) GiveUp(id CallID) {
 	r.GaveUp, r.GaveUpAt = true, h.now()
 }
 
+// Outstanding returns the number of calls still in progress: pending and not given up.
+func (h *History) Outstanding() int {
+	n := 0
+	for i := range h.records {
+		if h.records[i].Pending && !h.records[i].GaveUp {
+			n++
+		}
+	}
+	return n
+}
+
 // Records returns the calls in invocation order. The slice is the history's own: read it, do
 // not modify it.
 func (h *History) Records() []Record { return h.records }

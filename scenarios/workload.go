@@ -86,7 +86,7 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 		if leaderSeen < 0 && r.leader() >= 0 {
 			leaderSeen = r.sim.Now()
 		}
-		if leaderSeen >= 0 && history.Pending() == 0 {
+		if leaderSeen >= 0 && history.Outstanding() == 0 {
 			r.sim.Stop(stopWorkloadComplete)
 			return
 		}
@@ -105,21 +105,27 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	result := r.finish(res.End)
 	nem.closeWindows("")
 	result.Annotations = nem.anns
+	if res.End == sim.EndStopped && res.StopReason == stopUntil {
+		result.Note = fmt.Sprintf("stopped by -until at %s: the linearizability and liveness checks need the whole run and were not run", r.sim.Now())
+	}
+	r.checkHistory(s, history.Records(), leaderSeen)
+	return result
+}
 
-	records := history.Records()
+// checkHistory converts the clients' history for the checkers and runs the offline checks:
+// linearizability, then liveness after the final heal. A run already failed, or cut short by
+// -until, is not judged further: the checks would see a cut history.
+func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time) {
+	result := r.result
 	ops := make([]checker.Op, len(records))
 	for i, rec := range records {
 		ops[i] = toCheckerOp(rec)
 	}
 	result.History, result.Ops = ops, len(ops)
-
-	if res.End == sim.EndStopped && res.StopReason == stopUntil {
-		result.Note = fmt.Sprintf("stopped by -until at %s: the linearizability and liveness checks need the whole run and were not run", r.sim.Now())
+	if result.Status == Fail || result.Note != "" || r.opts.skipOfflineChecks {
+		return
 	}
-	if result.Status == Fail || result.Note != "" || opts.skipOfflineChecks {
-		return result // a safety violation or -until ended the run: later checks would judge a cut history
-	}
-	lin := checker.CheckLinearizable(ops, opts.checkTimeout())
+	lin := checker.CheckLinearizable(ops, r.opts.checkTimeout())
 	result.Lin = &lin
 	result.LinVerdict = lin.Verdict.String()
 	switch lin.Verdict {
@@ -132,15 +138,15 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	case checker.Unknown:
 		result.Status = Inconclusive
 		result.Message = fmt.Sprintf("the linearizability check hit its time bound of %v (%d operations over %d keys)",
-			opts.checkTimeout(), lin.Operations, lin.Keys)
+			r.opts.checkTimeout(), lin.Operations, lin.Keys)
 	}
+	healAt := ms(s.DurationMs)
 	live := checker.CheckLiveness(outstandingAfter(records, ops, healAt), int64(healAt), int64(ms(s.LivenessBoundMs)), int64(leaderSeen))
 	result.LivenessVerdict = "ok"
 	if !live.OK {
 		result.LivenessVerdict = "fail"
-		result.fail(CheckLiveness, live.Reason, deadline, -1)
+		result.fail(CheckLiveness, live.Reason, healAt+ms(s.LivenessBoundMs), -1)
 	}
-	return result
 }
 
 func (o Options) checkTimeout() time.Duration {

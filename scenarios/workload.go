@@ -141,11 +141,12 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 			r.opts.checkTimeout(), lin.Operations, lin.Keys)
 	}
 	healAt := ms(s.DurationMs)
-	live := checker.CheckLiveness(outstandingAfter(records, ops, healAt), int64(healAt), int64(ms(s.LivenessBoundMs)), int64(leaderSeen))
+	deadline := healAt + ms(s.LivenessBoundMs)
+	live := checker.CheckLiveness(notAbandonedBy(records, ops, deadline), int64(healAt), int64(ms(s.LivenessBoundMs)), int64(leaderSeen))
 	result.LivenessVerdict = "ok"
 	if !live.OK {
 		result.LivenessVerdict = "fail"
-		result.fail(CheckLiveness, live.Reason, healAt+ms(s.LivenessBoundMs), -1)
+		result.fail(CheckLiveness, live.Reason, deadline, -1)
 	}
 }
 
@@ -156,10 +157,13 @@ func (o Options) checkTimeout() time.Duration {
 	return DefaultCheckTimeout
 }
 
-// outstandingAfter leaves out the calls their clerk gave up on before t: they were no longer
-// outstanding when the faults healed, so liveness does not wait for them (linearizability
-// still counts them as writes that may have taken effect).
-func outstandingAfter(records []kv.Record, ops []checker.Op, t sim.Time) []checker.Op {
+// notAbandonedBy leaves out the calls their clerk gave up on by t (the liveness deadline): a
+// client that abandons a call after exhausting its attempts has stopped waiting for it, so
+// liveness does not judge it, even when the last attempts fell just after the heal. A call
+// still being retried at the deadline is judged, and so the check still catches a cluster that
+// never recovers: every clerk's current call outlives its attempt cap's last few retries.
+// (Linearizability still counts abandoned writes as writes that may have taken effect.)
+func notAbandonedBy(records []kv.Record, ops []checker.Op, t sim.Time) []checker.Op {
 	out := make([]checker.Op, 0, len(ops))
 	for i, rec := range records {
 		if rec.GaveUp && rec.GaveUpAt <= t {

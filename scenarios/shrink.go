@@ -91,9 +91,39 @@ func (sh *shrinker) edit(f func(c *Schedule)) bool {
 	return sh.try(c)
 }
 
-// faults removes fault events by delta debugging: chunks of halving size, then single events.
+// faults removes fault events: every fault of one kind at once, the longest removable prefix
+// (faults long before the failure rarely matter), then delta debugging: chunks of halving
+// size, single events, and pairs.
 func (sh *shrinker) faults() bool {
 	changed := false
+	for _, kind := range faultKinds {
+		has := false
+		for _, f := range sh.cur.Faults {
+			has = has || f.Kind == kind
+		}
+		if has {
+			changed = sh.edit(func(c *Schedule) {
+				kept := c.Faults[:0]
+				for _, f := range c.Faults {
+					if f.Kind != kind {
+						kept = append(kept, f)
+					}
+				}
+				c.Faults = kept
+			}) || changed
+		}
+	}
+	// Binary search for a long prefix whose removal keeps the failure (not monotonic in
+	// general, so this finds a good cut, not always the longest).
+	for lo, hi := 0, len(sh.cur.Faults); lo < hi; {
+		mid := (lo + hi + 1) / 2
+		if sh.edit(func(c *Schedule) { c.Faults = c.Faults[mid:] }) {
+			changed = true
+			lo, hi = 0, len(sh.cur.Faults)
+			continue
+		}
+		hi = mid - 1
+	}
 	for chunk := len(sh.cur.Faults) / 2; chunk >= 1; chunk /= 2 {
 		for i := 0; i+chunk <= len(sh.cur.Faults); {
 			if sh.edit(func(c *Schedule) { c.Faults = append(c.Faults[:i:i], c.Faults[i+chunk:]...) }) {

@@ -269,7 +269,10 @@ func runSeeds(o *options, bug string, seeds []uint64, progress func(done, failed
 					again, _, _ := execute(spec, opts)
 					out.nondet = compareRuns(spec, o.runOptions(), r, again)
 				}
-				r.Digests = nil // a sweep keeps only the verdicts
+				// A sweep keeps only verdicts and counters: histories, checker results and
+				// digests of thousands of runs would not fit in memory (a heavy kv/ run
+				// holds megabytes). Artifacts come from a traced replay of the seed.
+				r.Digests, r.History, r.Lin, r.Annotations = nil, nil, nil, nil
 				outcomes[i] = out
 				if r.Status == scenarios.Fail || out.nondet != "" {
 					failed.Add(1)
@@ -441,7 +444,7 @@ func writeArtifacts(outDir string, spec scenarios.Spec, r *scenarios.Result, opt
 	if err := write("trace.jsonl", []byte(jsonl.String())); err != nil {
 		return nil, err
 	}
-	if html := filepath.Join(dir, "linearizability.html"); r.WriteVisualization(html) {
+	if html := filepath.Join(dir, "linearizability.html"); replay.WriteVisualization(html) {
 		files = append(files, html)
 	}
 	return files, nil

@@ -325,7 +325,7 @@ func sweep(o *options, stdout, stderr io.Writer) (int, error) {
 	outcomes := runSeeds(o, o.bug, seeds, progressBar(stderr, len(seeds), start))
 	elapsed := time.Since(start)
 	code := exitPass
-	var failures []sweepOutcome
+	var failures, inconclusives []sweepOutcome
 	inconclusive := 0
 	for _, out := range outcomes {
 		if o.json {
@@ -337,6 +337,7 @@ func sweep(o *options, stdout, stderr io.Writer) (int, error) {
 			code = exitFail
 		case out.result.Status == scenarios.Inconclusive:
 			inconclusive++
+			inconclusives = append(inconclusives, out)
 			if code == exitPass {
 				code = exitInconclusive
 			}
@@ -359,6 +360,9 @@ func sweep(o *options, stdout, stderr io.Writer) (int, error) {
 		len(seeds), o.scenario, o.seedFirst, o.seedLast, o.shardIndex, o.shardCount,
 		len(seeds)-len(failures)-inconclusive, len(failures), inconclusive, elapsed.Round(time.Millisecond),
 		float64(len(seeds))/elapsed.Seconds())
+	for _, out := range inconclusives {
+		fmt.Fprintf(stdout, "INCONCLUSIVE seed=%d: %s\n  replay: %s\n", out.spec.Seed, out.result.Message, replayCommand(out.spec))
+	}
 	sort.Slice(failures, func(i, j int) bool { return failures[i].spec.Seed < failures[j].spec.Seed })
 	for _, f := range failures {
 		if f.nondet != "" {

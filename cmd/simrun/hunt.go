@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -50,17 +51,13 @@ func shrinkOne(o *options, stdout, stderr io.Writer) (int, error) {
 	return exitFail, nil
 }
 
+// sanitize names a run's files: the scenario with "/" made "_", then "-<bug>" if one is planted.
 func sanitize(scenario, bug string) string {
-	name := []byte(scenario)
-	for i, c := range name {
-		if c == '/' {
-			name[i] = '_'
-		}
-	}
+	name := strings.ReplaceAll(scenario, "/", "_")
 	if bug != "" {
-		return string(name) + "-" + bug
+		name += "-" + bug
 	}
-	return string(name)
+	return name
 }
 
 // huntRow is one bug's line of the hunt table.

@@ -387,11 +387,7 @@ func firstLine(s string) string {
 // directory. The traces come from a traced replay of the same spec, which determinism makes
 // event-for-event the run that failed; the replay's hash is checked to prove it.
 func writeArtifacts(outDir string, spec scenarios.Spec, r *scenarios.Result, opts scenarios.Options) ([]string, error) {
-	name := strings.ReplaceAll(r.Scenario, "/", "_")
-	if r.Bug != "" {
-		name += "-" + r.Bug
-	}
-	dir := filepath.Join(outDir, fmt.Sprintf("%s-seed%d", name, r.Seed))
+	dir := filepath.Join(outDir, fmt.Sprintf("%s-seed%d", sanitize(r.Scenario, r.Bug), r.Seed))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}

@@ -58,32 +58,18 @@ func TestRaftSuiteRegistered(t *testing.T) {
 	}
 }
 
-// raftSuiteKnownGaps are raft/ scenarios that cannot pass yet for a reason outside the script,
-// with the check they fail and why. They must keep failing that way (so that the list is
-// revisited, not forgotten, when the cause goes away).
-var raftSuiteKnownGaps = map[string]struct{ check, why string }{}
-
 // TestRaftSuite runs every raft/ scenario on raftSuiteSeeds seeds; every run must pass. The
 // scenarios run in parallel (each run is single-threaded and shares nothing).
 func TestRaftSuite(t *testing.T) {
 	for _, name := range raftSuiteNames() {
 		t.Run(strings.TrimPrefix(name, "raft/"), func(t *testing.T) {
 			t.Parallel()
-			gap, known := raftSuiteKnownGaps[name]
 			for seed := uint64(1); seed <= raftSuiteSeeds; seed++ {
 				res, err := Execute(Spec{Scenario: name, Seed: seed}, Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				switch {
-				case known && res.Status == Fail && res.Check == gap.check:
-					if seed == 1 {
-						t.Logf("known gap (%s): %s", gap.why, firstLine(res.Message))
-					}
-				case known:
-					t.Errorf("%s is listed as a known gap failing %s, but seed %d gave: %s (update raftSuiteKnownGaps)",
-						name, gap.check, seed, res.Report())
-				case res.Status != Pass:
+				if res.Status != Pass {
 					t.Errorf("%s\n  replay: simrun -scenario %s -seed %d", res.Report(), name, seed)
 				}
 			}

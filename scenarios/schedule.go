@@ -173,6 +173,20 @@ func checkRate(field string, p float64) error {
 	return nil
 }
 
+// checkMessageRates checks the three per-message fault probabilities of a network spec or a
+// "net" fault.
+func checkMessageRates(field string, drop, duplicate, longDelay float64) error {
+	for _, r := range []struct {
+		name string
+		p    float64
+	}{{"drop", drop}, {"duplicate", duplicate}, {"long_delay", longDelay}} {
+		if err := checkRate(field+"."+r.name, r.p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (n *NetworkSpec) validate(field string) error {
 	if !(n.LatencyMinMs >= 0 && n.LatencyMinMs <= n.LatencyMaxMs && n.LatencyMaxMs <= maxLatencyMs) {
 		return fmt.Errorf("%s.latency_min_ms/latency_max_ms: need 0 <= min (%v) <= max (%v) <= %d",
@@ -181,15 +195,7 @@ func (n *NetworkSpec) validate(field string) error {
 	if !(n.LongDelayMaxMs >= 0 && n.LongDelayMaxMs <= maxLatencyMs) {
 		return fmt.Errorf("%s.long_delay_max_ms: %v is out of range 0..%d", field, n.LongDelayMaxMs, maxLatencyMs)
 	}
-	for _, r := range []struct {
-		name string
-		p    float64
-	}{{"drop", n.Drop}, {"duplicate", n.Duplicate}, {"long_delay", n.LongDelay}} {
-		if err := checkRate(field+"."+r.name, r.p); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkMessageRates(field, n.Drop, n.Duplicate, n.LongDelay)
 }
 
 func (w *Workload) validate() error {
@@ -289,14 +295,7 @@ func (f *Fault) validate(s *Schedule, i int) error {
 			}
 		}
 	case FaultNet:
-		for _, r := range []struct {
-			name string
-			p    float64
-		}{{"drop", f.Drop}, {"duplicate", f.Duplicate}, {"long_delay", f.LongDelay}} {
-			if err := checkRate(field+"."+r.name, r.p); err != nil {
-				return err
-			}
-		}
+		return checkMessageRates(field, f.Drop, f.Duplicate, f.LongDelay)
 	case FaultHeal, FaultIsolateLeader, FaultCrashLeader, FaultPauseLeader:
 	default:
 		return fmt.Errorf("%s.kind: %q is not a fault kind; valid kinds: %s", field, f.Kind, strings.Join(faultKinds, ", "))

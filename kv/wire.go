@@ -323,3 +323,22 @@ func (d *decoder) finish(what string) error {
 	}
 	return nil
 }
+
+// DescribePayload shows a client request or reply payload in one line for a trace; ok is false
+// for a payload that is not a well-formed KV message.
+func DescribePayload(p []byte) (desc string, ok bool) {
+	if len(p) == 0 {
+		return "", false
+	}
+	switch p[0] {
+	case TagRequest:
+		if c, err := ParseRequest(p); err == nil {
+			return fmt.Sprintf("request client %d seq %d %s %q", c.Client, c.Seq, c.Kind, c.Key), true
+		}
+	case TagReply:
+		if r, err := ParseReply(p); err == nil {
+			return fmt.Sprintf("reply %+v", r), true
+		}
+	}
+	return "", false
+}

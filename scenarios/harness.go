@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/raftsim/raftsim/checker/monitor"
+	"github.com/raftsim/raftsim/kv"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sim"
@@ -177,5 +178,11 @@ func describePayload(p []byte) string {
 			return m.String()
 		}
 	}
-	return describeKVPayload(p)
+	if desc, ok := kv.DescribePayload(p); ok {
+		return desc
+	}
+	if len(p) == 0 {
+		return "empty payload"
+	}
+	return fmt.Sprintf("%d-byte payload tagged %q", len(p), p[0])
 }

@@ -210,21 +210,3 @@ func toCheckerOp(rec kv.Record) checker.Op {
 		Output: rec.Output, OK: rec.OK, Call: int64(rec.Call), Return: int64(rec.Return), Pending: rec.Pending,
 	}
 }
-
-// describeKVPayload shows a KV client message in the trace.
-func describeKVPayload(p []byte) string {
-	if len(p) == 0 {
-		return "empty payload"
-	}
-	switch p[0] {
-	case kv.TagRequest:
-		if c, err := kv.ParseRequest(p); err == nil {
-			return fmt.Sprintf("request client %d seq %d %s %q", c.Client, c.Seq, c.Kind, c.Key)
-		}
-	case kv.TagReply:
-		if rep, err := kv.ParseReply(p); err == nil {
-			return fmt.Sprintf("reply %+v", rep)
-		}
-	}
-	return fmt.Sprintf("%d-byte payload tagged %q", len(p), p[0])
-}

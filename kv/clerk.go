@@ -128,10 +128,12 @@ func (c *Clerk) Start(env *sim.Env) {
 	c.env = env
 	rnd := env.Rand()
 	c.client = rnd.Uint64() | 1 // never 0, so a zeroed reply cannot match
-	// Server picks draw from a stream of their own, so that the k-th call of a clerk is the same
-	// whatever retries the faults cause (removing a fault while shrinking keeps the workload).
+	// The workload and the server picks are sequences, each on a stream of its own seeded
+	// here (env.Rand is keyed by instant): the k-th call of a clerk is the same whatever
+	// retries and delays the faults cause, so removing a fault while shrinking keeps the
+	// workload.
 	c.pickRand = sim.NewRand(rnd.Uint64(), "kv/clerk/server-pick")
-	c.gen = newGenerator(c.cfg.Workload, rnd, int(env.ID()))
+	c.gen = newGenerator(c.cfg.Workload, sim.NewRand(rnd.Uint64(), "kv/clerk/workload"), int(env.ID()))
 	c.leader = c.pickRand.Intn(len(c.cfg.Servers))
 	c.scheduleNext()
 }

@@ -71,18 +71,21 @@ func (e *Env) CancelTimer(id TimerID) {
 	s.cancelSlot(slot)
 }
 
-// Rand returns this node's stream, derived from (seed, "node/<id>/<incarnation>"), so each
-// incarnation draws differently and nodes do not shift each other's draws.
+// Rand returns this node's stream, keyed by virtual instant: what the node draws at time t
+// depends only on (seed, node, t) and on its earlier draws at t, not on its history. Nodes do
+// not shift each other's draws, and removing a fault early in a run does not reshuffle the
+// draws of later instants. A node that needs a sequence instead (the k-th operation of a
+// workload, whenever it happens) seeds a stream of its own from a draw of this one.
 func (e *Env) Rand() *Rand {
 	if e.rand == nil {
-		e.rand = NewRand(e.sim.cfg.Seed, NodeStreamName(e.id, int(e.incarnation)))
+		e.rand = newInstantRand(e.sim.cfg.Seed, NodeStreamName(e.id), &e.sim.now)
 	}
 	return e.rand
 }
 
-// NodeStreamName is the name of the stream behind Env.Rand for one incarnation of a node.
-func NodeStreamName(id NodeID, incarnation int) string {
-	return "node/" + strconv.Itoa(int(id)) + "/" + strconv.Itoa(incarnation)
+// NodeStreamName is the name of the stream behind Env.Rand for a node (all incarnations).
+func NodeStreamName(id NodeID) string {
+	return "node/" + strconv.Itoa(int(id))
 }
 
 // Disk returns this node's disk.

@@ -56,10 +56,10 @@ func Example() {
 	result := s.Run()
 	fmt.Println("end:", result.End, "at", result.Now, "after", result.Events, "events")
 	// Output:
-	// 0.003183821s node 1 got 1 from node 0
-	// 0.007876721s node 0 got 2 from node 1
-	// 0.009241043s node 1 got 3 from node 0
-	// 0.010941755s node 0 got 4 from node 1
-	// 0.012545859s node 1 got 5 from node 0
-	// end: idle at 0.012545859s after 5 events
+	// 0.002696856s node 1 got 1 from node 0
+	// 0.007560424s node 0 got 2 from node 1
+	// 0.011407196s node 1 got 3 from node 0
+	// 0.015283793s node 0 got 4 from node 1
+	// 0.019678357s node 1 got 5 from node 0
+	// end: idle at 0.019678357s after 5 events
 }

@@ -152,23 +152,54 @@ func TestStartTwicePanicsAndRestartOfALiveNodeCrashesIt(t *testing.T) {
 	}
 }
 
-func TestEnvRandDiffersPerNodeAndIncarnation(t *testing.T) {
+func TestEnvRandDiffersPerNodeAndInstant(t *testing.T) {
 	h := newHarness(sim.Config{Seed: 1}, 2)
 	draws := map[uint64]string{}
-	h.onStart = func(p *probe) {
+	record := func(p *probe, when string) {
 		v := p.env.Rand().Uint64()
-		who := fmt.Sprintf("node %d incarnation %d", p.env.ID(), h.s.Incarnation(p.env.ID()))
+		who := fmt.Sprintf("node %d %s", p.env.ID(), when)
 		if other, ok := draws[v]; ok {
 			t.Fatalf("%s and %s drew the same first value", who, other)
 		}
 		draws[v] = who
-		if want := sim.NewRand(1, sim.NodeStreamName(p.env.ID(), h.s.Incarnation(p.env.ID()))).Uint64(); v != want {
-			t.Fatalf("%s: Env.Rand is not the documented stream", who)
+	}
+	h.onStart = func(p *probe) {
+		record(p, fmt.Sprintf("at %v", h.s.Now()))
+		p.env.SetTimer(7*sim.Millisecond, 1)
+	}
+	h.onTimer = func(p *probe, tag uint64) { record(p, fmt.Sprintf("timer at %v", h.s.Now())) }
+	h.startAll()
+	h.s.RunUntil(5 * sim.Millisecond)
+	h.s.Restart(0) // a new incarnation at a new instant draws anew
+	h.s.RunUntil(20 * sim.Millisecond)
+}
+
+// What a node draws at an instant does not depend on what it drew before: removing a fault
+// (and the draws it caused) early in a run leaves later instants' draws alone.
+func TestEnvRandIsKeyedByInstant(t *testing.T) {
+	drawAt10ms := func(drawsAtStart int) [2]uint64 {
+		h := newHarness(sim.Config{Seed: 3}, 1)
+		var got [2]uint64
+		h.onStart = func(p *probe) {
+			for range drawsAtStart {
+				p.env.Rand().Uint64()
+			}
+			p.env.SetTimer(10*sim.Millisecond, 1)
+		}
+		h.onTimer = func(p *probe, tag uint64) { got = [2]uint64{p.env.Rand().Uint64(), p.env.Rand().Uint64()} }
+		h.startAll()
+		h.s.RunUntil(20 * sim.Millisecond)
+		return got
+	}
+	base := drawAt10ms(0)
+	if base[0] == base[1] {
+		t.Fatal("two draws at one instant are equal: the stream restarted within an instant")
+	}
+	for _, n := range []int{1, 5} {
+		if got := drawAt10ms(n); got != base {
+			t.Fatalf("with %d extra draws at start, the draws at 10ms changed: %x, want %x", n, got, base)
 		}
 	}
-	h.startAll()
-	h.s.Restart(0)
-	h.s.Restart(1)
 }
 
 func TestCancelledTimersNeverFire(t *testing.T) {

@@ -8,11 +8,13 @@ import (
 	"strings"
 )
 
-// NetworkConfig is the message fault model. Every random decision has its own stream
-// ("net/latency", "net/drop", "net/dup", "net/delay"), so changing one rate does not shift
-// the draws of the others. A stream is not drawn from while its rate is 0 (or, for latency,
-// while LatencyMin == LatencyMax). A duplicate's latency and long delay are drawn from
-// "net/dup".
+// NetworkConfig is the message fault model. Every random decision has its own stream per
+// sender ("net/latency/<from>", "net/drop/<from>", "net/dup/<from>", "net/delay/<from>"), so
+// changing one rate does not shift the draws of the others. A stream is not drawn from while
+// its rate is 0 (or, for latency, while LatencyMin == LatencyMax). A duplicate's latency and
+// long delay are drawn from "net/dup/<from>". The streams are keyed by virtual instant (see
+// Env.Rand): the fate of a message depends on its sender, its send time and the sender's
+// earlier sends at that instant, not on the traffic before it.
 type NetworkConfig struct {
 	LatencyMin, LatencyMax Time    // per message, uniform in [min, max]; reordering comes from this
 	DropRate               float64 // per message
@@ -46,15 +48,12 @@ type Network struct {
 	cfg NetworkConfig
 	// cut[from][to] is true when the link from -> to is down (the zero value is "up").
 	cut                                           [][]bool
-	latencyRand, dropRand, dupRand, longDelayRand *Rand
+	// Per-sender streams, indexed by NodeID.
+	latencyRand, dropRand, dupRand, longDelayRand []*Rand
 }
 
 func (n *Network) init(s *Sim, cfg NetworkConfig) {
 	n.sim = s
-	n.latencyRand = NewRand(s.cfg.Seed, "net/latency")
-	n.dropRand = NewRand(s.cfg.Seed, "net/drop")
-	n.dupRand = NewRand(s.cfg.Seed, "net/dup")
-	n.longDelayRand = NewRand(s.cfg.Seed, "net/delay")
 	n.SetConfig(cfg)
 }
 
@@ -63,6 +62,14 @@ func (n *Network) addNode() {
 		n.cut[from] = append(n.cut[from], false)
 	}
 	n.cut = append(n.cut, make([]bool, len(n.cut)+1))
+	from := strconv.Itoa(len(n.cut) - 1)
+	stream := func(concern string) *Rand {
+		return newInstantRand(n.sim.cfg.Seed, "net/"+concern+"/"+from, &n.sim.now)
+	}
+	n.latencyRand = append(n.latencyRand, stream("latency"))
+	n.dropRand = append(n.dropRand, stream("drop"))
+	n.dupRand = append(n.dupRand, stream("dup"))
+	n.longDelayRand = append(n.longDelayRand, stream("delay"))
 }
 
 // Config returns the configuration in force, with defaults filled in.
@@ -249,18 +256,19 @@ func (n *Network) send(from, to NodeID, payload []byte) {
 	s.stats.MessagesSent++
 	s.stats.BytesSent += int64(len(payload))
 
-	delay := n.latency(n.latencyRand)
-	if n.cfg.LongDelayRate > 0 && n.longDelayRand.Chance(n.cfg.LongDelayRate) {
-		delay += n.longDelayRand.Between(1, n.cfg.LongDelayMax)
+	latencyRand, longDelayRand, dropRand, dupRand := n.latencyRand[from], n.longDelayRand[from], n.dropRand[from], n.dupRand[from]
+	delay := n.latency(latencyRand)
+	if n.cfg.LongDelayRate > 0 && longDelayRand.Chance(n.cfg.LongDelayRate) {
+		delay += longDelayRand.Between(1, n.cfg.LongDelayMax)
 	}
-	dropped := n.cfg.DropRate > 0 && n.dropRand.Chance(n.cfg.DropRate)
+	dropped := n.cfg.DropRate > 0 && dropRand.Chance(n.cfg.DropRate)
 	duplicateDelay := Time(-1)
-	if n.cfg.DuplicateRate > 0 && n.dupRand.Chance(n.cfg.DuplicateRate) {
+	if n.cfg.DuplicateRate > 0 && dupRand.Chance(n.cfg.DuplicateRate) {
 		// The copy's own latency and long delay come from the duplicate stream, so that
 		// duplicating does not shift the latency and long-delay streams.
-		duplicateDelay = n.latency(n.dupRand)
-		if n.cfg.LongDelayRate > 0 && n.dupRand.Chance(n.cfg.LongDelayRate) {
-			duplicateDelay += n.dupRand.Between(1, n.cfg.LongDelayMax)
+		duplicateDelay = n.latency(dupRand)
+		if n.cfg.LongDelayRate > 0 && dupRand.Chance(n.cfg.LongDelayRate) {
+			duplicateDelay += dupRand.Between(1, n.cfg.LongDelayMax)
 		}
 	}
 

@@ -8,6 +8,12 @@ import "math/bits"
 // use, which the single-threaded kernel never needs.
 type Rand struct {
 	s0, s1, s2, s3 uint64
+
+	// An instant-keyed stream (newInstantRand) restarts from (key, *clock) whenever the virtual
+	// clock has moved since its last draw; clock is nil for a plain sequential stream.
+	clock *Time
+	key   uint64
+	at    Time
 }
 
 const (
@@ -63,8 +69,24 @@ func (r *Rand) reseed(streamSeed uint64) {
 	}
 }
 
+// newInstantRand returns a stream whose draws at virtual instant t depend only on (seed,
+// stream, t) and on how many draws were made earlier at t: it restarts at every instant.
+// A sequential stream's k-th draw depends on every draw before it, so one fault more or less
+// early in a run shifts every later draw; an instant-keyed stream keeps the draws of an
+// unchanged instant unchanged, which is what lets a shrinker remove faults without
+// reshuffling the rest of the run.
+func newInstantRand(seed uint64, stream string, clock *Time) *Rand {
+	r := &Rand{clock: clock, key: StreamSeed(seed, stream), at: -1}
+	r.reseed(r.key) // a valid state until the first draw restarts it
+	return r
+}
+
 // Uint64 returns 64 uniformly distributed bits.
 func (r *Rand) Uint64() uint64 {
+	if r.clock != nil && *r.clock != r.at {
+		r.at = *r.clock
+		r.reseed(mix64(r.key ^ mix64(uint64(r.at))))
+	}
 	result := bits.RotateLeft64(r.s1*5, 7) * 9
 	shifted := r.s1 << 17
 	r.s2 ^= r.s0

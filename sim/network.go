@@ -47,7 +47,7 @@ type Network struct {
 	sim *Sim
 	cfg NetworkConfig
 	// cut[from][to] is true when the link from -> to is down (the zero value is "up").
-	cut                                           [][]bool
+	cut [][]bool
 	// Per-sender streams, indexed by NodeID.
 	latencyRand, dropRand, dupRand, longDelayRand []*Rand
 }

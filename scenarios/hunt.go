@@ -121,28 +121,41 @@ func wan(s *Schedule, latencyMinMs, latencyMaxMs float64) {
 	s.Network.LatencyMinMs, s.Network.LatencyMaxMs = latencyMinMs, latencyMaxMs
 }
 
-func init() {
-	registerNemesis("power-flicker",
-		"3 nodes, 4 clients: in bursts, the whole cluster loses power every 150-250 ms and is back within 20 ms (cuts land mid-election)",
-		func(s *Schedule) {
+// huntProfiles are the hunt nemeses. Each is a scenario of its own, and default runs them for
+// some of its seeds. election-storm gets the largest share because it is the weakest: it
+// catches vote-twice in about 1 seed in 15, where the other two catch their bug in about every
+// other seed.
+var huntProfiles = []struct {
+	*faultProfile
+	defaultShare float64 // the fraction of default's seeds that run this profile
+}{
+	{defaultShare: 0.07, faultProfile: &faultProfile{name: "power-flicker",
+		description: "3 nodes, 4 clients: in bursts, the whole cluster loses power every 150-250 ms and is back within 20 ms (cuts land mid-election)",
+		tune: func(s *Schedule) {
 			s.Nodes = 3
 			s.DurationMs = 30_000
-		}, genPowerFlicker)
-	registerNemesis("figure8",
-		"3 nodes over a 10-40 ms WAN, 1 entry per AppendEntries, no CheckQuorum: in bursts, leader after leader loses its network soon after election",
-		func(s *Schedule) {
+		}, gens: []func(*faultGen){genPowerFlicker}}},
+	{defaultShare: 0.07, faultProfile: &faultProfile{name: "figure8",
+		description: "3 nodes over a 10-40 ms WAN, 1 entry per AppendEntries, no CheckQuorum: in bursts, leader after leader loses its network soon after election",
+		tune: func(s *Schedule) {
 			s.Nodes = 3
 			s.DurationMs = 30_000
 			wan(s, 10, 40)
 			s.MaxEntriesPerMsg = 1
 			s.DisableCheckQuorum = true
-		}, genFigure8)
-	registerNemesis("election-storm",
-		"3 nodes over a 20-60 ms WAN, 1 entry per AppendEntries, 60 s: in bursts, the leader and random nodes keep losing their network for 50-250 ms",
-		func(s *Schedule) {
+		}, gens: []func(*faultGen){genFigure8}}},
+	{defaultShare: 0.16, faultProfile: &faultProfile{name: "election-storm",
+		description: "3 nodes over a 20-60 ms WAN, 1 entry per AppendEntries, 60 s: in bursts, the leader and random nodes keep losing their network for 50-250 ms",
+		tune: func(s *Schedule) {
 			s.Nodes = 3
 			s.DurationMs = 60_000
 			wan(s, 20, 60)
 			s.MaxEntriesPerMsg = 1
-		}, genLeaderFlap, genNodeFlap)
+		}, gens: []func(*faultGen){genLeaderFlap, genNodeFlap}}},
+}
+
+func init() {
+	for _, n := range huntProfiles {
+		registerProfile(n.faultProfile)
+	}
 }

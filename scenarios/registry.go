@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/raftsim/raftsim/sim"
 )
 
 // Scenario is a named, described way to produce a run from a seed. Workload scenarios build a
@@ -79,18 +81,40 @@ func baseSchedule(name string, seed uint64) *Schedule {
 	}
 }
 
-// registerNemesis registers a workload scenario whose faults come from one generator.
+// faultProfile is a nemesis: how it tunes the base schedule and the generators of its faults.
+type faultProfile struct {
+	name, description string
+	tune              func(*Schedule)
+	gens              []func(*faultGen)
+}
+
+// schedule builds the profile's schedule for seed, labelled with scenario. Under its own name
+// each generator draws from stream "<name>/<i>"; inside another scenario (default drawing a
+// profile) from "<scenario>/<name>/<i>", so the two do not replay each other's seeds.
+func (n *faultProfile) schedule(scenario string, seed uint64) *Schedule {
+	s := baseSchedule(scenario, seed)
+	if n.tune != nil {
+		n.tune(s)
+	}
+	prefix := n.name
+	if scenario != n.name {
+		prefix = scenario + "/" + n.name
+	}
+	for i, gen := range n.gens {
+		gen(newFaultGen(s, fmt.Sprintf("%s/%d", prefix, i)))
+	}
+	sortFaults(s.Faults)
+	return s
+}
+
+// registerNemesis registers a workload scenario whose faults come from its generators.
 func registerNemesis(name, description string, tune func(*Schedule), gens ...func(*faultGen)) {
-	register(&Scenario{Name: name, Description: description, Schedule: func(seed uint64) *Schedule {
-		s := baseSchedule(name, seed)
-		if tune != nil {
-			tune(s)
-		}
-		for i, gen := range gens {
-			gen(newFaultGen(s, fmt.Sprintf("%s/%d", name, i)))
-		}
-		sortFaults(s.Faults)
-		return s
+	registerProfile(&faultProfile{name: name, description: description, tune: tune, gens: gens})
+}
+
+func registerProfile(n *faultProfile) {
+	register(&Scenario{Name: n.name, Description: n.description, Schedule: func(seed uint64) *Schedule {
+		return n.schedule(n.name, seed)
 	}})
 }
 
@@ -109,27 +133,55 @@ func init() {
 	registerNemesis("unreliable", "5 nodes, 4 clients: messages dropped, duplicated, reordered and delayed up to 2 s", nil, genUnreliable)
 	registerNemesis("snapshot-heavy", "5 nodes, 4 clients: servers snapshot every few KB; crashes and isolation force InstallSnapshot",
 		func(s *Schedule) { s.MaxRaftStateBytes = 4000 }, genCrashRestart, genIsolateOne)
-	register(&Scenario{Name: "swarm", Description: "5 nodes, 4 clients, 10 s: each seed turns fault kinds on or off and draws their rates",
+	register(&Scenario{Name: "swarm", Description: "3 or 5 nodes on a LAN or WAN, 4 clients, 10 s: each seed turns fault kinds on or off and draws their rates",
 		Schedule: func(seed uint64) *Schedule { return swarmSchedule("swarm", seed, 10_000) }})
-	register(&Scenario{Name: "default", Description: "swarm testing over 5 nodes and 4 clients for 30 s of virtual time, then heal and the liveness phase",
-		Schedule: func(seed uint64) *Schedule { return swarmSchedule("default", seed, 30_000) }})
+	register(&Scenario{Name: "default", Description: "swarm testing for 30 s of virtual time, then heal and the liveness phase: " +
+		"3 in 10 seeds run a hunt profile (power-flicker, figure8, election-storm), the rest a swarm mix over 3 or 5 nodes on a LAN or WAN",
+		Schedule: defaultSchedule})
 }
 
-// swarmGenerators are the fault kinds swarm testing switches on and off.
+// defaultSchedule is the scenario users get without -scenario: for 3 seeds in 10 a hunt
+// profile, which reaches interleavings a swarm mix almost never does (a vote lost to a power
+// cut, a Figure 8 overwrite, a second vote in one term), and a swarm mix for the rest.
+func defaultSchedule(seed uint64) *Schedule {
+	pick := sim.NewRand(seed, "faults/default/profile").Float64()
+	for _, n := range huntProfiles {
+		if pick < n.defaultShare {
+			return n.schedule("default", seed)
+		}
+		pick -= n.defaultShare
+	}
+	return swarmSchedule("default", seed, 30_000)
+}
+
+// swarmGenerators are the fault kinds swarm testing switches on and off, each with the
+// probability that a seed has it. The storms (power-flicker, leader-flap, node-flap) are dense
+// and aimed at rare interleavings, so they come up less often than the plain nemeses.
 var swarmGenerators = []struct {
-	name string
-	gen  func(*faultGen)
+	name   string
+	chance float64
+	gen    func(*faultGen)
 }{
-	{"isolate-one", genIsolateOne}, {"isolate-leader", genIsolateLeader}, {"partition-halves", genHalves},
-	{"majorities-ring", genMajoritiesRing}, {"bridge", genBridge}, {"flapping", genFlapping},
-	{"one-way", genOneWay}, {"crash-restart", genCrashRestart}, {"crash-all", genCrashAll},
-	{"pause", genPause}, {"clock-skew", genClockSkew}, {"unreliable", genUnreliable},
+	{"isolate-one", 0.5, genIsolateOne}, {"isolate-leader", 0.5, genIsolateLeader}, {"partition-halves", 0.5, genHalves},
+	{"majorities-ring", 0.5, genMajoritiesRing}, {"bridge", 0.5, genBridge}, {"flapping", 0.5, genFlapping},
+	{"one-way", 0.5, genOneWay}, {"crash-restart", 0.5, genCrashRestart}, {"crash-all", 0.5, genCrashAll},
+	{"pause", 0.5, genPause}, {"clock-skew", 0.5, genClockSkew}, {"unreliable", 0.5, genUnreliable},
+	{"power-flicker", swarmStormChance, genPowerFlicker}, {"leader-flap", swarmStormChance, genLeaderFlap},
+	{"node-flap", swarmStormChance, genNodeFlap},
 }
 
-// swarmSchedule switches each fault kind on with probability 1/2, each decision and each kind's
-// faults drawn from streams of their own (FoundationDB and TigerBeetle's swarm testing: a seed
-// explores one mix of faults hard instead of every fault a little). Snapshots are switched on
-// the same way.
+// Swarm topology: how often a seed runs 3 nodes instead of 5, and a WAN instead of a LAN.
+const (
+	swarmStormChance = 0.2
+	swarmThreeNodes  = 0.3
+	swarmWAN         = 0.3
+)
+
+// swarmSchedule switches each fault kind on with its probability, each decision and each
+// kind's faults drawn from streams of their own (FoundationDB and TigerBeetle's swarm testing:
+// a seed explores one mix of faults hard instead of every fault a little). The cluster size,
+// the network (LAN or WAN), snapshots, the read path and raft's options are drawn the same
+// way.
 func swarmSchedule(name string, seed uint64, durationMs int64) *Schedule {
 	s := baseSchedule(name, seed)
 	s.DurationMs = durationMs
@@ -145,8 +197,15 @@ func swarmSchedule(name string, seed uint64, durationMs int64) *Schedule {
 	if choose.rnd.Chance(0.5) {
 		s.MaxEntriesPerMsg = 1 + choose.rnd.Intn(4)
 	}
+	topology := newFaultGen(s, name+"/swarm-topology")
+	if topology.rnd.Chance(swarmThreeNodes) {
+		s.Nodes = 3
+	}
+	if topology.rnd.Chance(swarmWAN) {
+		wan(s, 10, 10+float64(topology.rnd.Intn(51))) // 10-60 ms at the slowest
+	}
 	for _, g := range swarmGenerators {
-		if choose.rnd.Chance(0.5) {
+		if choose.rnd.Chance(g.chance) {
 			g.gen(newFaultGen(s, name+"/"+g.name))
 		}
 	}

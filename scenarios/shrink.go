@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/raftsim/raftsim/sim"
 )
@@ -14,18 +15,29 @@ type ShrinkStats struct {
 	NodesBefore, NodesAfter       int
 	ClientsBefore, ClientsAfter   int
 	DurationBefore, DurationAfter int64 // ms
-	Runs                          int   // simulations executed
-	RunLimitHit                   bool  // shrinking stopped at maxShrinkRuns, not at a fixpoint
+	SeedBefore, SeedAfter         uint64
+	Runs                          int  // simulations executed
+	RunLimitHit                   bool // shrinking stopped at maxShrinkRuns, not at a fixpoint
 }
 
 // maxShrinkRuns bounds the simulations one shrink may execute.
-const maxShrinkRuns = 2000
+const maxShrinkRuns = 4000
+
+// reseedTries is how many other seeds the reseed step tries for each smaller fault list.
+const reseedTries = 32
 
 // Shrink minimizes a failing schedule to a smaller one that fails the same check (the same
 // property, not just any failure): fewer fault events, fewer clients and operations, a shorter
 // duration, fewer nodes, a calmer network. It is deterministic: each candidate is a pure function
 // of the current schedule, tried in a fixed order, and each run is a pure function of its
 // schedule. The result still fails: every accepted step was a failing run.
+//
+// When no single fault or pair can go under the run's own seed, the shrinker reseeds: it tries
+// each smaller fault list under a few other seeds (the seed drives latencies, timeouts and the
+// workload, not the faults) and continues from the first that fails the same check. A failure
+// that needs a precise interleaving is often 1-minimal under its seed with many faults that
+// only set up the timing; another seed reaches the same interleaving with fewer. The minimal
+// schedule records its seed, so it replays like any other.
 func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 	opts.Trace = nil
 	opts.RecordDigests = false
@@ -38,21 +50,24 @@ func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 	}
 	sh := &shrinker{opts: opts, check: first.Check, cur: s.Clone(), curOps: first.Ops}
 	sh.st = ShrinkStats{Check: first.Check, FaultsBefore: len(s.Faults), OpsBefore: first.Ops,
-		NodesBefore: s.Nodes, ClientsBefore: s.Workload.Clients, DurationBefore: s.DurationMs, Runs: 1}
+		NodesBefore: s.Nodes, ClientsBefore: s.Workload.Clients, DurationBefore: s.DurationMs,
+		SeedBefore: s.Seed, Runs: 1}
 	sh.failurePoint(first.FailedAt)
-	for pass := 0; pass < 20 && !sh.st.RunLimitHit; pass++ {
+	const maxPasses = 20
+	for pass := 0; pass < maxPasses && !sh.st.RunLimitHit; pass++ {
 		changed := sh.faults()
+		changed = sh.shift() || changed
 		changed = sh.duration() || changed
 		changed = sh.workload() || changed
 		changed = sh.nodes() || changed
 		changed = sh.network() || changed
 		changed = sh.config() || changed
-		if !changed {
+		if !changed && !sh.reseed() {
 			break
 		}
 	}
 	st := &sh.st
-	st.FaultsAfter, st.OpsAfter = len(sh.cur.Faults), sh.curOps
+	st.FaultsAfter, st.OpsAfter, st.SeedAfter = len(sh.cur.Faults), sh.curOps, sh.cur.Seed
 	st.NodesAfter, st.ClientsAfter, st.DurationAfter = sh.cur.Nodes, sh.cur.Workload.Clients, sh.cur.DurationMs
 	return sh.cur, sh.st, nil
 }
@@ -150,6 +165,53 @@ func (sh *shrinker) faults() bool {
 	return changed
 }
 
+// reseed removes one fault, then two, trying each smaller list under reseedTries other seeds
+// (the current seed plus 1, 2, ...) and stopping at the first that fails the same check.
+// Pairs are tried only on short lists, where their number stays small.
+func (sh *shrinker) reseed() bool {
+	const maxPairFaults = 20
+	n := len(sh.cur.Faults)
+	withoutIndexes := func(skip ...int) func(c *Schedule) {
+		return func(c *Schedule) {
+			kept := c.Faults[:0]
+			for i, f := range c.Faults {
+				if !slices.Contains(skip, i) {
+					kept = append(kept, f)
+				}
+			}
+			c.Faults = kept
+		}
+	}
+	for i := 0; i < n; i++ {
+		if sh.editReseeded(withoutIndexes(i)) {
+			return true
+		}
+	}
+	for i := 0; n <= maxPairFaults && i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			if sh.editReseeded(withoutIndexes(i, j)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// editAnySeed tries a copy of the current schedule changed by f, under its own seed first.
+func (sh *shrinker) editAnySeed(f func(c *Schedule)) bool {
+	return sh.edit(f) || sh.editReseeded(f)
+}
+
+// editReseeded tries a copy of the current schedule changed by f under other seeds.
+func (sh *shrinker) editReseeded(f func(c *Schedule)) bool {
+	for k := uint64(1); k <= reseedTries && !sh.st.RunLimitHit; k++ {
+		if sh.edit(func(c *Schedule) { f(c); c.Seed += k }) {
+			return true
+		}
+	}
+	return false
+}
+
 // failurePoint cuts the run short just after the failure became visible: faults after that
 // instant cannot have caused it.
 func (sh *shrinker) failurePoint(failedAt sim.Time) bool {
@@ -167,6 +229,32 @@ func (sh *shrinker) failurePoint(failedAt sim.Time) bool {
 		}
 		c.Faults = kept
 	})
+}
+
+// shift moves every fault earlier, closing the calm stretch before the first one, and cuts the
+// duration by as much: what a long calm prefix builds (a leader, some log) a short one builds
+// too, and a shorter run makes every later step cheaper. Moving the faults moves them against
+// the run's timeouts and latencies, so each shift is tried under other seeds as well.
+func (sh *shrinker) shift() bool {
+	if len(sh.cur.Faults) == 0 {
+		return false
+	}
+	first := sh.cur.Faults[0].AtMs
+	for _, startMs := range []int64{500, 1000, 2000, first / 2} {
+		delta := first - startMs
+		if startMs <= 0 || delta <= 0 {
+			continue
+		}
+		if sh.editAnySeed(func(c *Schedule) {
+			for i := range c.Faults {
+				c.Faults[i].AtMs -= delta
+			}
+			c.DurationMs -= delta
+		}) {
+			return true
+		}
+	}
+	return false
 }
 
 // duration cuts the fault phase short, as far as the last remaining fault allows.
@@ -196,11 +284,15 @@ func (sh *shrinker) workload() bool {
 	if perClient := sh.curOps/sh.cur.Workload.Clients + 1; perClient < sh.cur.Workload.OpsPerClient {
 		changed = sh.edit(func(c *Schedule) { c.Workload.OpsPerClient = perClient }) || changed
 	}
-	for sh.cur.Workload.OpsPerClient > 1 && sh.edit(func(c *Schedule) { c.Workload.OpsPerClient /= 2 }) {
-		changed = true
-	}
-	if ops := sh.cur.Workload.OpsPerClient * 3 / 4; ops >= 1 && ops < sh.cur.Workload.OpsPerClient {
-		changed = sh.edit(func(c *Schedule) { c.Workload.OpsPerClient = ops }) || changed
+	// Binary search for the smallest cap that still fails (the failure is not monotonic in the
+	// cap, so this finds a small cap, not always the smallest).
+	for lo := 1; lo < sh.cur.Workload.OpsPerClient; {
+		mid := (lo + sh.cur.Workload.OpsPerClient) / 2
+		if sh.edit(func(c *Schedule) { c.Workload.OpsPerClient = mid }) {
+			changed = true
+			continue
+		}
+		lo = mid + 1
 	}
 	if sh.cur.Workload.Keys > 1 {
 		changed = sh.edit(func(c *Schedule) { c.Workload.Keys = max(1, c.Workload.Keys/2) }) || changed

@@ -56,7 +56,7 @@ func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 	const maxPasses = 20
 	for pass := 0; pass < maxPasses && !sh.st.RunLimitHit; pass++ {
 		changed := sh.faults()
-		changed = sh.shift() || changed
+		changed = sh.shift(sh.edit) || changed
 		changed = sh.duration() || changed
 		changed = sh.workload() || changed
 		changed = sh.nodes() || changed
@@ -166,8 +166,9 @@ func (sh *shrinker) faults() bool {
 }
 
 // reseed removes one fault, then two, trying each smaller list under reseedTries other seeds
-// (the current seed plus 1, 2, ...) and stopping at the first that fails the same check.
-// Pairs are tried only on short lists, where their number stays small.
+// (the current seed plus 1, 2, ...) and stopping at the first that fails the same check; then
+// it tries shifting the faults earlier under other seeds. Pairs are tried only on short lists,
+// where their number stays small.
 func (sh *shrinker) reseed() bool {
 	const maxPairFaults = 20
 	n := len(sh.cur.Faults)
@@ -194,12 +195,7 @@ func (sh *shrinker) reseed() bool {
 			}
 		}
 	}
-	return false
-}
-
-// editAnySeed tries a copy of the current schedule changed by f, under its own seed first.
-func (sh *shrinker) editAnySeed(f func(c *Schedule)) bool {
-	return sh.edit(f) || sh.editReseeded(f)
+	return sh.shift(sh.editReseeded)
 }
 
 // editReseeded tries a copy of the current schedule changed by f under other seeds.
@@ -233,9 +229,10 @@ func (sh *shrinker) failurePoint(failedAt sim.Time) bool {
 
 // shift moves every fault earlier, closing the calm stretch before the first one, and cuts the
 // duration by as much: what a long calm prefix builds (a leader, some log) a short one builds
-// too, and a shorter run makes every later step cheaper. Moving the faults moves them against
-// the run's timeouts and latencies, so each shift is tried under other seeds as well.
-func (sh *shrinker) shift() bool {
+// too, and a shorter run makes every later step cheaper. edit is sh.edit, or sh.editReseeded
+// in the reseed phase (moving the faults moves them against the run's timeouts and
+// latencies, which another seed may line up again).
+func (sh *shrinker) shift(edit func(func(c *Schedule)) bool) bool {
 	if len(sh.cur.Faults) == 0 {
 		return false
 	}
@@ -245,7 +242,7 @@ func (sh *shrinker) shift() bool {
 		if startMs <= 0 || delta <= 0 {
 			continue
 		}
-		if sh.editAnySeed(func(c *Schedule) {
+		if edit(func(c *Schedule) {
 			for i := range c.Faults {
 				c.Faults[i].AtMs -= delta
 			}

@@ -7,7 +7,7 @@
 # Prints a markdown table (bug, seed, check, faults and operations before and after, shrink wall
 # time) and exits non-zero if any bug misses any of the four.
 #   scripts/shrink-acceptance.sh [BUG...]          (default: every planted bug)
-#   UPDATE_CORPUS=1 scripts/shrink-acceptance.sh   also copies each shrunk schedule to
+#   UPDATE_CORPUS=1 scripts/shrink-acceptance.sh   also copies each shrunk schedule that replays to
 #                                                  scenarios/testdata/planted/<bug>--<check>.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,7 @@ for bug in "${bugs[@]}"; do
   ok=yes
   if [ "$replayCheck" != "$check" ] || [ "$identical" != yes ] || [ "${after:-99}" -gt $maxFaults ]; then ok=no; status=1; fi
   echo "| $bug | $seed | $check | $faults | $ops | $wall | $replayCheck | $identical |"
-  if [ "${UPDATE_CORPUS:-}" = 1 ] && [ $ok = yes ]; then
+  if [ "${UPDATE_CORPUS:-}" = 1 ] && [ "$replayCheck" = "$check" ]; then
     cp "$file" "scenarios/testdata/planted/$bug--$check.json"
   fi
 done

@@ -44,9 +44,9 @@ func shrinkOne(o *options, stdout, stderr io.Writer) (int, error) {
 	}
 	fmt.Fprintf(stdout, "shrunk %s seed %d (check %s) in %s, %d runs%s\n", sched.Scenario, sched.Seed, st.Check,
 		wall.Round(time.Millisecond), st.Runs, map[bool]string{true: " (run limit hit: not a fixpoint)", false: ""}[st.RunLimitHit])
-	fmt.Fprintf(stdout, "  fault events %d -> %d\n  operations   %d -> %d\n  clients      %d -> %d\n  nodes        %d -> %d\n  duration     %dms -> %dms\n",
+	fmt.Fprintf(stdout, "  fault events %d -> %d\n  operations   %d -> %d\n  clients      %d -> %d\n  nodes        %d -> %d\n  duration     %dms -> %dms\n  seed         %d -> %d\n",
 		st.FaultsBefore, st.FaultsAfter, st.OpsBefore, st.OpsAfter, st.ClientsBefore, st.ClientsAfter,
-		st.NodesBefore, st.NodesAfter, st.DurationBefore, st.DurationAfter)
+		st.NodesBefore, st.NodesAfter, st.DurationBefore, st.DurationAfter, st.SeedBefore, st.SeedAfter)
 	fmt.Fprintf(stdout, "wrote %s\nreplay: go run ./cmd/simrun -schedule %s\n", path, path)
 	return exitFail, nil
 }

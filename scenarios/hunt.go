@@ -1,8 +1,10 @@
 package scenarios
 
-// Hunt scenarios: nemeses aimed at the planted bugs that the swarm default finds too rarely
-// (vote-no-persist, vote-twice, commit-old-term). Each is a fault pattern real deployments see,
-// compressed in time so that the rare interleaving the bug needs comes up in most seeds:
+// Hunt scenarios: nemeses aimed at the planted bugs that a swarm mix finds too rarely
+// (vote-no-persist, vote-twice, commit-old-term). The storms below are fault patterns real
+// deployments see, compressed in time so that the rare interleaving the bug needs comes up in
+// many seeds; hunt_short.go has single short sequences aimed at two of the same bugs, whose
+// failures are already minimal. default runs some of them (huntProfiles):
 //
 //   - power-flicker: the whole cluster loses power again and again, about once per election
 //     timeout, so power cuts land between a vote and the first write that would have made it
@@ -16,7 +18,7 @@ package scenarios
 //     miss the winner's entries, and a node that slept through the election campaigns in that
 //     same term later (vote-twice).
 //
-// hunt_test.go keeps each bug caught by its scenario.
+// hunt_test.go keeps each bug caught by its scenario, and default's first failing seeds.
 
 // stormSpec describes a fault storm: bursts of short faults separated by calm spells, so that
 // the workload makes progress between bursts. Inside a burst each fault holds for

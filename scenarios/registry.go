@@ -170,7 +170,8 @@ var swarmGenerators = []struct {
 	{"node-flap", swarmStormChance, genNodeFlap},
 }
 
-// Swarm topology: how often a seed runs 3 nodes instead of 5, and a WAN instead of a LAN.
+// How often a swarm seed has each storm, runs 3 nodes instead of 5, and runs on a WAN instead
+// of a LAN.
 const (
 	swarmStormChance = 0.2
 	swarmThreeNodes  = 0.3

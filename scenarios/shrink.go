@@ -33,11 +33,11 @@ const reseedTries = 32
 // schedule. The result still fails: every accepted step was a failing run.
 //
 // When no single fault or pair can go under the run's own seed, the shrinker reseeds: it tries
-// each smaller fault list under a few other seeds (the seed drives latencies, timeouts and the
-// workload, not the faults) and continues from the first that fails the same check. A failure
-// that needs a precise interleaving is often 1-minimal under its seed with many faults that
-// only set up the timing; another seed reaches the same interleaving with fewer. The minimal
-// schedule records its seed, so it replays like any other.
+// each smaller fault list under up to reseedTries other seeds (the seed drives latencies,
+// timeouts and the workload, not the faults) and continues from the first that fails the same
+// check. A failure that needs a precise interleaving is often 1-minimal under its seed with
+// many faults that only set up the timing; another seed can reach the same interleaving with
+// fewer. The minimal schedule records its seed, so it replays like any other.
 func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 	opts.Trace = nil
 	opts.RecordDigests = false

@@ -137,3 +137,34 @@ func TestListNamesScenariosAndBugs(t *testing.T) {
 		}
 	}
 }
+
+// -shrink writes the minimal schedule, reports sizes and the replay command, and is
+// deterministic; the file replays through -schedule and fails the same check.
+func TestShrinkWritesADeterministicMinimalSchedule(t *testing.T) {
+	var files [2][]byte
+	for i := range files {
+		dir := t.TempDir()
+		code, out, errOut := runCLI("-bug", "ack-before-sync", "-seed", "2", "-shrink", "-out", dir)
+		if code != exitFail {
+			t.Fatalf("shrink: exit %d, want %d\n%s%s", code, exitFail, out, errOut)
+		}
+		for _, want := range []string{"(check leader-completeness)", "fault events 132 -> ", "operations", "seed         2 -> ", "replay: go run ./cmd/simrun -schedule "} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("shrink output lacks %q:\n%s", want, out)
+			}
+		}
+		path := filepath.Join(dir, "shrunk-default-ack-before-sync-seed2.json")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[i] = data
+		code, out, errOut = runCLI("-schedule", path, "-json")
+		if code != exitFail || !strings.Contains(out, `"check":"leader-completeness"`) {
+			t.Fatalf("replaying the shrunk schedule: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+	if string(files[0]) != string(files[1]) {
+		t.Fatalf("two shrinks of the same failure wrote different files:\n%s\n---\n%s", files[0], files[1])
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raftsim/raftsim/internal/rapidchecks"
 	"pgregory.net/rapid"
 )
 
@@ -155,6 +156,7 @@ func indices(n int) []int {
 // TestPorcupineAgreesWithBruteForce compares the verdict with the brute-force checker on
 // random small histories, and checks that an Illegal explanation is illegal on its own.
 func TestPorcupineAgreesWithBruteForce(t *testing.T) {
+	rapidchecks.Set(t, 100) // the balance check below needs the full 100, -short too
 	var linearizable, illegal int
 	rapid.Check(t, func(t *rapid.T) {
 		history := drawHistory(t)

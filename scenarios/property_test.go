@@ -6,6 +6,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/raftsim/raftsim/internal/rapidchecks"
 	"pgregory.net/rapid"
 )
 
@@ -140,24 +141,10 @@ func deterministicRapid(t *testing.T) {
 	}
 }
 
-// setRapidChecks raises the number of generated cases for one test (the planted-bug search
-// needs more than rapid's default of 100), unless -rapid.checks was given.
-func setRapidChecks(t *testing.T, n int) {
-	f := flag.Lookup("rapid.checks")
-	if f == nil || f.Value.String() != f.DefValue {
-		return
-	}
-	if testing.Short() {
-		n *= 5 // rapid divides by 5 in -short mode: keep the search as wide
-	}
-	flag.Set("rapid.checks", fmt.Sprint(n))
-	t.Cleanup(func() { flag.Set("rapid.checks", f.DefValue) })
-}
-
 // The correct system passes every check under generated clusters, workloads and faults.
 func TestPropertyCorrectSystemPassesEveryCheck(t *testing.T) {
 	deterministicRapid(t)
-	setRapidChecks(t, 300)
+	rapidchecks.Set(t, 300)
 	rapid.Check(t, func(t *rapid.T) {
 		s := genSchedule(t)
 		r, err := Execute(Spec{Schedule: s}, Options{})
@@ -233,7 +220,7 @@ var plantedSearches = []struct {
 // fails the same check. -short checks the first three bugs.
 func TestPropertyPlantedBugsShrinkToSmallSchedules(t *testing.T) {
 	deterministicRapid(t)
-	setRapidChecks(t, 300)
+	rapidchecks.Set(t, 300)
 	searches := plantedSearches
 	if testing.Short() {
 		searches = searches[:3]

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/internal/rapidchecks"
 	"pgregory.net/rapid"
 )
 
@@ -575,6 +576,7 @@ func hasPrefix(log, prefix []genEntry) bool {
 
 // TestCorrectEvolutionsNeverFlagged: random correct cluster histories raise no violation.
 func TestCorrectEvolutionsNeverFlagged(t *testing.T) {
+	rapidchecks.Set(t, 100) // the coverage checks below need the full 100, -short too
 	committedHistories := 0
 	rapid.Check(t, func(t *rapid.T) {
 		c := newCluster(t, false)
@@ -592,6 +594,7 @@ func TestCorrectEvolutionsNeverFlagged(t *testing.T) {
 // TestElectionsOfIncompleteLeadersFlagged: with elections open to any node, the monitor flags
 // leader completeness exactly when the new leader lacks a committed entry.
 func TestElectionsOfIncompleteLeadersFlagged(t *testing.T) {
+	rapidchecks.Set(t, 100) // the coverage checks below need the full 100, -short too
 	flagged := 0
 	rapid.Check(t, func(t *rapid.T) {
 		c := newCluster(t, true)

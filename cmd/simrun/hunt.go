@@ -135,7 +135,7 @@ func hunt(o *options, stdout, stderr io.Writer) (int, error) {
 		if out.result.Status == scenarios.Fail {
 			failures++
 			fmt.Fprintf(stdout, "CORRECT BUILD FAILED seed=%d check=%s: %s\n  replay: %s\n", out.spec.Seed,
-				out.result.Check, firstLine(out.result.Message), replayCommand(out.spec))
+				out.result.Check, firstLine(out.result.Message), replayCommand(out.spec, ""))
 		}
 	}
 	correctWall := time.Since(start)

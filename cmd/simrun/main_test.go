@@ -163,6 +163,12 @@ func TestShrinkWritesADeterministicMinimalSchedule(t *testing.T) {
 		if code != exitFail || !strings.Contains(out, `"check":"leader-completeness"`) {
 			t.Fatalf("replaying the shrunk schedule: exit %d\n%s%s", code, out, errOut)
 		}
+		// The replay command of a schedule run names the file, not the scenario and seed it
+		// came from (those would run the unshrunk schedule).
+		_, out, _ = runCLI("-schedule", path)
+		if want := "replay: go run ./cmd/simrun -schedule " + path + "\n"; !strings.Contains(out, want) {
+			t.Fatalf("replaying the shrunk schedule prints no %q:\n%s", want, out)
+		}
 	}
 	if string(files[0]) != string(files[1]) {
 		t.Fatalf("two shrinks of the same failure wrote different files:\n%s\n---\n%s", files[0], files[1])

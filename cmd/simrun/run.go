@@ -112,7 +112,7 @@ func runOne(o *options, stdout, stderr io.Writer) (int, error) {
 		writeJSON(stdout, r, wall)
 	}
 	if r.Status == scenarios.Fail && o.outDir != "" {
-		files, err := writeArtifacts(o.outDir, spec, r, o.runOptions())
+		files, err := writeArtifacts(o.outDir, spec, r, o.runOptions(), replayCommand(spec, o.schedulePath))
 		if err != nil {
 			return exitFail, fmt.Errorf("writing artifacts: %w", err)
 		}
@@ -122,7 +122,7 @@ func runOne(o *options, stdout, stderr io.Writer) (int, error) {
 		fmt.Fprintln(stdout, r.Report())
 		fmt.Fprintln(stdout, summaryLine(r, wall))
 		if r.Status != scenarios.Pass {
-			fmt.Fprintf(stdout, "replay: %s\n", replayCommand(spec))
+			fmt.Fprintf(stdout, "replay: %s\n", replayCommand(spec, o.schedulePath))
 		}
 	}
 	return code, nil
@@ -187,9 +187,16 @@ func summaryLine(r *scenarios.Result, wall time.Duration) string {
 	return b.String()
 }
 
-func replayCommand(spec scenarios.Spec) string {
-	if spec.Schedule != nil && spec.Scenario == "" {
-		return "go run ./cmd/simrun -schedule FILE"
+// replayCommand is the command that replays spec. A run from a schedule file replays from
+// that file (schedulePath): the file may have been edited or shrunk, so the scenario and seed
+// it names would run something else.
+func replayCommand(spec scenarios.Spec, schedulePath string) string {
+	if schedulePath != "" {
+		cmd := "go run ./cmd/simrun -schedule " + schedulePath
+		if spec.Bug != "" && spec.Bug != spec.Schedule.Bug {
+			cmd += " -bug " + spec.Bug
+		}
+		return cmd
 	}
 	cmd := fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", spec.Scenario, spec.Seed)
 	if spec.Bug != "" {
@@ -346,7 +353,7 @@ func sweep(o *options, stdout, stderr io.Writer) (int, error) {
 	for i := range failures {
 		f := &failures[i]
 		if o.outDir != "" && f.result.Status == scenarios.Fail {
-			files, err := writeArtifacts(o.outDir, f.spec, f.result, o.runOptions())
+			files, err := writeArtifacts(o.outDir, f.spec, f.result, o.runOptions(), replayCommand(f.spec, ""))
 			if err != nil {
 				return exitFail, fmt.Errorf("writing artifacts: %w", err)
 			}
@@ -361,7 +368,7 @@ func sweep(o *options, stdout, stderr io.Writer) (int, error) {
 		len(seeds)-len(failures)-inconclusive, len(failures), inconclusive, elapsed.Round(time.Millisecond),
 		float64(len(seeds))/elapsed.Seconds())
 	for _, out := range inconclusives {
-		fmt.Fprintf(stdout, "INCONCLUSIVE seed=%d: %s\n  replay: %s\n", out.spec.Seed, out.result.Message, replayCommand(out.spec))
+		fmt.Fprintf(stdout, "INCONCLUSIVE seed=%d: %s\n  replay: %s\n", out.spec.Seed, out.result.Message, replayCommand(out.spec, ""))
 	}
 	sort.Slice(failures, func(i, j int) bool { return failures[i].spec.Seed < failures[j].spec.Seed })
 	for _, f := range failures {
@@ -370,7 +377,7 @@ func sweep(o *options, stdout, stderr io.Writer) (int, error) {
 		} else {
 			fmt.Fprintf(stdout, "FAIL seed=%d check=%s: %s\n", f.spec.Seed, f.result.Check, firstLine(f.result.Message))
 		}
-		fmt.Fprintf(stdout, "  replay: %s\n", replayCommand(f.spec))
+		fmt.Fprintf(stdout, "  replay: %s\n", replayCommand(f.spec, ""))
 		for _, file := range f.result.Files {
 			fmt.Fprintf(stdout, "  wrote: %s\n", file)
 		}
@@ -386,7 +393,7 @@ func firstLine(s string) string {
 // writeArtifacts writes a failing run's summary, schedule, traces and visualization into its own
 // directory. The traces come from a traced replay of the same spec, which determinism makes
 // event-for-event the run that failed; the replay's hash is checked to prove it.
-func writeArtifacts(outDir string, spec scenarios.Spec, r *scenarios.Result, opts scenarios.Options) ([]string, error) {
+func writeArtifacts(outDir string, spec scenarios.Spec, r *scenarios.Result, opts scenarios.Options, replayCmd string) ([]string, error) {
 	dir := filepath.Join(outDir, fmt.Sprintf("%s-seed%d", sanitize(r.Scenario, r.Bug), r.Seed))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -430,7 +437,7 @@ func writeArtifacts(outDir string, spec scenarios.Spec, r *scenarios.Result, opt
 		files = append(files, path)
 		return nil
 	}
-	if err := write("summary.txt", []byte(r.Report()+"\n"+summaryLine(r, 0)+"\nreplay: "+replayCommand(spec)+"\n")); err != nil {
+	if err := write("summary.txt", []byte(r.Report()+"\n"+summaryLine(r, 0)+"\nreplay: "+replayCmd+"\n")); err != nil {
 		return nil, err
 	}
 	if r.Schedule != nil {

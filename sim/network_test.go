@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -316,5 +317,49 @@ func TestPayloadsAreCopied(t *testing.T) {
 	}
 	if &buffers[0][0] == &buffers[1][0] {
 		t.Fatal("two receivers share one payload buffer")
+	}
+}
+
+// A message's latency, drop and duplicate draws depend on its sender and send instant, not on
+// the traffic before it: removing earlier sends (as removing a fault does) leaves the fate of
+// later messages alone.
+func TestMessageFateIsKeyedBySendInstant(t *testing.T) {
+	arrivals := func(earlySends int) []sim.Time {
+		h := newHarness(sim.Config{Seed: 5, Network: sim.NetworkConfig{
+			LatencyMin: sim.Millisecond, LatencyMax: 50 * sim.Millisecond, DropRate: 0.3, DuplicateRate: 0.3,
+		}}, 3)
+		var got []sim.Time
+		h.onStart = func(p *probe) {
+			if p.env.ID() != 0 {
+				return
+			}
+			for range earlySends {
+				p.env.Send(1, []byte("early"))
+				p.env.Send(2, []byte("early"))
+			}
+			p.env.SetTimer(20*sim.Millisecond, 1)
+		}
+		h.onTimer = func(p *probe, tag uint64) {
+			for i := range 10 {
+				p.env.Send(sim.NodeID(1+i%2), []byte("late"))
+			}
+		}
+		h.onReceive = func(p *probe, from sim.NodeID, payload []byte) {
+			if string(payload) == "late" {
+				got = append(got, h.s.Now()*10+sim.Time(p.env.ID()))
+			}
+		}
+		h.startAll()
+		h.s.Run()
+		return got
+	}
+	base := arrivals(0)
+	if len(base) == 0 {
+		t.Fatal("no late message arrived")
+	}
+	for _, early := range []int{1, 7} {
+		if got := arrivals(early); !slices.Equal(got, base) {
+			t.Fatalf("with %d early sends the late messages arrived at %v, without at %v", early, got, base)
+		}
 	}
 }

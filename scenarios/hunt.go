@@ -123,6 +123,16 @@ func wan(s *Schedule, latencyMinMs, latencyMaxMs float64) {
 	s.Network.LatencyMinMs, s.Network.LatencyMaxMs = latencyMinMs, latencyMaxMs
 }
 
+// wanTrio is the cluster the leader-churn hunts share: 3 nodes over a WAN, one entry per
+// AppendEntries (so a catch-up spans many messages, each of which a fault can cut), running
+// for durationMs.
+func wanTrio(s *Schedule, durationMs int64, latencyMinMs, latencyMaxMs float64) {
+	s.Nodes = 3
+	s.DurationMs = durationMs
+	wan(s, latencyMinMs, latencyMaxMs)
+	s.MaxEntriesPerMsg = 1
+}
+
 // huntProfiles are the hunt nemeses. Each is a scenario of its own, and default runs some of
 // them for a share of its seeds: power-flicker and the two short sequences, whose failing runs
 // are already small. The storms (figure8, election-storm) find the same bugs more often, but
@@ -141,34 +151,23 @@ var huntProfiles = []struct {
 	{defaultShare: 0, faultProfile: &faultProfile{name: "figure8",
 		description: "3 nodes over a 10-40 ms WAN, 1 entry per AppendEntries, no CheckQuorum: in bursts, leader after leader loses its network soon after election",
 		tune: func(s *Schedule) {
-			s.Nodes = 3
-			s.DurationMs = 30_000
-			wan(s, 10, 40)
-			s.MaxEntriesPerMsg = 1
+			wanTrio(s, 30_000, 10, 40)
 			s.DisableCheckQuorum = true
 		}, gens: []func(*faultGen){genFigure8}}},
 	{defaultShare: 0, faultProfile: &faultProfile{name: "election-storm",
 		description: "3 nodes over a 20-60 ms WAN, 1 entry per AppendEntries, 60 s: in bursts, the leader and random nodes keep losing their network for 50-250 ms",
-		tune: func(s *Schedule) {
-			s.Nodes = 3
-			s.DurationMs = 60_000
-			wan(s, 20, 60)
-			s.MaxEntriesPerMsg = 1
-		}, gens: []func(*faultGen){genLeaderFlap, genNodeFlap}}},
+		tune:        func(s *Schedule) { wanTrio(s, 60_000, 20, 60) },
+		gens:        []func(*faultGen){genLeaderFlap, genNodeFlap}}},
 	// figure8-short catches commit-old-term in about 1 seed in 11, vote-twice-short catches
 	// vote-twice in 4 of 5 (hunt_short.go).
 	{defaultShare: 0.12, faultProfile: &faultProfile{name: "figure8-short",
 		description: "3 nodes over a 40-60 ms WAN, 32 busy clients, no CheckQuorum: Figure 8 in 5 fault events (crash the leader, cut off the next, restart the first, heal and cut off the leader)",
-		tune: func(s *Schedule) {
-			shortHuntCluster(s, 32)
-			s.DurationMs = 6000
-		}, gens: []func(*faultGen){genFigure8Short}}},
+		tune:        func(s *Schedule) { shortHuntCluster(s, 6000, 32) },
+		gens:        []func(*faultGen){genFigure8Short}}},
 	{defaultShare: 0.04, faultProfile: &faultProfile{name: "vote-twice-short",
 		description: "3 nodes over a 40-60 ms WAN, 16 busy clients, no CheckQuorum: crash the leader, cut off the next one twice around a heal, restart the first (5 fault events)",
-		tune: func(s *Schedule) {
-			shortHuntCluster(s, 16)
-			s.DurationMs = 5000
-		}, gens: []func(*faultGen){genVoteTwiceShort}}},
+		tune:        func(s *Schedule) { shortHuntCluster(s, 5000, 16) },
+		gens:        []func(*faultGen){genVoteTwiceShort}}},
 }
 
 func init() {

@@ -27,10 +27,8 @@ package scenarios
 //
 // Measured with `simrun -seeds 1-1000 -bug B -scenario S -parallel 2`: see hunt_test.go.
 
-func shortHuntCluster(s *Schedule, clients int) {
-	s.Nodes = 3
-	wan(s, 40, 60)
-	s.MaxEntriesPerMsg = 1
+func shortHuntCluster(s *Schedule, durationMs int64, clients int) {
+	wanTrio(s, durationMs, 40, 60)
 	s.DisableCheckQuorum = true
 	s.Workload.Clients = clients
 	s.Workload.ThinkMinMs, s.Workload.ThinkMaxMs = 1, 5

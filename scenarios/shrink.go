@@ -49,10 +49,10 @@ func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 		return nil, ShrinkStats{}, fmt.Errorf("the run %s does not fail (verdict %s): nothing to shrink", first.Scenario, first.Status)
 	}
 	sh := &shrinker{opts: opts, check: first.Check, cur: s.Clone(), curOps: first.Ops}
-	if first.Check != CheckLinearizability && first.Check != CheckLiveness {
-		// The check fails during the run (the safety monitor, raft's assertions, the raft
-		// state bound), and a run that failed is not judged further, so the offline checks
-		// could only turn a candidate that misses the target into another miss: skip them.
+	if !offlineCheck(first.Check) {
+		// The check fails during the run, and a run that failed is not judged further, so the
+		// offline checks could only turn a candidate that misses the target into another
+		// miss: skip them.
 		sh.opts.skipOfflineChecks = true
 	}
 	sh.st = ShrinkStats{Check: first.Check, FaultsBefore: len(s.Faults), OpsBefore: first.Ops,

@@ -112,6 +112,12 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	return result
 }
 
+// offlineCheck reports whether check is one checkHistory runs after the run (the others fail
+// during it: the safety monitor, raft's assertions, the raft state bound).
+func offlineCheck(check string) bool {
+	return check == CheckLinearizability || check == CheckLiveness
+}
+
 // checkHistory converts the clients' history for the checkers and runs the offline checks:
 // linearizability, then liveness after the final heal. A run already failed, or cut short by
 // -until, is not judged further: the checks would see a cut history.

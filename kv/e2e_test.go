@@ -10,6 +10,7 @@ import (
 	"github.com/raftsim/raftsim/checker/monitor"
 	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // kvRun is a whole KV cluster on the simulator: raft servers with KV services, clerks, the
@@ -20,7 +21,7 @@ type kvRun struct {
 	hist     *History
 	mon      *monitor.Monitor
 	servers  []sim.NodeID
-	hosts    []*simhost.Server // current incarnation per server
+	hosts    []sut.Server // current incarnation per server
 	clerks   []*Clerk
 	nServers int
 }
@@ -32,7 +33,7 @@ type runOptions struct {
 	workload          Workload
 	maxRaftStateBytes int
 	clerk             ClerkConfig
-	host              func(*simhost.Config)
+	host              func(*sut.Config)
 	// readers are extra clerks that only Get (same keys and pace as workload).
 	readers int
 }
@@ -45,8 +46,8 @@ func newKVRun(t *testing.T, o runOptions) *kvRun {
 	for i := 0; i < o.servers; i++ {
 		r.servers = append(r.servers, sim.NodeID(i))
 	}
-	r.hosts = make([]*simhost.Server, o.servers)
-	hostCfg := simhost.Config{
+	r.hosts = make([]sut.Server, o.servers)
+	hostCfg := sut.Config{
 		Peers:             r.servers,
 		NewService:        NewService(o.server),
 		MaxRaftStateBytes: o.maxRaftStateBytes,
@@ -56,10 +57,10 @@ func newKVRun(t *testing.T, o runOptions) *kvRun {
 	if o.host != nil {
 		o.host(&hostCfg)
 	}
-	hostFactory := hostCfg.Factory()
+	hostFactory := simhost.Factory(hostCfg)
 	for i := 0; i < o.servers; i++ {
 		r.s.AddNode(fmt.Sprintf("kv%d", i), func(id sim.NodeID) sim.Node {
-			h := hostFactory(id).(*simhost.Server)
+			h := hostFactory(id).(sut.Server)
 			r.hosts[id] = h
 			return h
 		})
@@ -98,7 +99,7 @@ func newKVRun(t *testing.T, o runOptions) *kvRun {
 
 func (r *kvRun) leader() int {
 	for i, h := range r.hosts {
-		if r.s.IsUp(sim.NodeID(i)) && h.Status().Role == 3 /* raft.Leader */ {
+		if r.s.IsUp(sim.NodeID(i)) && h.Status().Role == sut.Leader {
 			return i
 		}
 	}
@@ -240,7 +241,8 @@ func TestEndToEndWithFaults(t *testing.T) {
 			}
 			snapshots := int64(0)
 			for _, h := range r.hosts {
-				snapshots += h.Stats().Snapshots + h.Stats().Installs
+				st := h.(*simhost.Server).Stats()
+				snapshots += st.Snapshots + st.Installs
 			}
 			snapshotsInAll += snapshots
 			t.Logf("%d calls completed, %d sends, %d gave up, %d snapshots/installs, %d events, %v virtual",
@@ -387,7 +389,7 @@ func TestPlantedBugReadLocalEndToEnd(t *testing.T) {
 			workload: Workload{Keys: 2, GetWeight: 2, AppendWeight: 3,
 				ThinkMin: sim.Millisecond, ThinkMax: 10 * sim.Millisecond, StopAt: 3 * sim.Second},
 			clerk: ClerkConfig{RequestTimeout: 100 * sim.Millisecond},
-			host:  func(c *simhost.Config) { c.DisableCheckQuorum = true },
+			host:  func(c *sut.Config) { c.DisableCheckQuorum = true },
 		})
 		r.s.RunUntil(sim.Second)
 		l := sim.NodeID(r.leader())

@@ -6,6 +6,7 @@ import (
 	"github.com/raftsim/raftsim/kv"
 	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // Three KV servers on raft, two clerks making 20 calls each, a crash of one server in the
@@ -14,13 +15,13 @@ func Example() {
 	s := sim.New(sim.Config{Seed: 1, Network: sim.NetworkConfig{LatencyMin: sim.Millisecond, LatencyMax: 5 * sim.Millisecond}})
 	history := kv.NewHistory(s.Now)
 	servers := []sim.NodeID{0, 1, 2}
-	hosts := simhost.Config{
+	hosts := sut.Config{
 		Peers:             servers,
 		NewService:        kv.NewService(kv.ServerConfig{ReadMode: kv.ReadIndex}),
 		MaxRaftStateBytes: 4096,
 	}
 	for i := range servers {
-		s.AddNode(fmt.Sprintf("kv%d", i), hosts.Factory())
+		s.AddNode(fmt.Sprintf("kv%d", i), simhost.Factory(hosts))
 	}
 	clerks := kv.ClerkConfig{
 		Servers: servers,

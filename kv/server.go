@@ -3,9 +3,8 @@ package kv
 import (
 	"fmt"
 
-	"github.com/raftsim/raftsim/raft"
-	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // ReadMode says how a server serves Get.
@@ -61,19 +60,9 @@ const (
 	sweepTimerTag        = 1
 )
 
-// Host is what a Server needs from the raft host it runs on; *simhost.Server implements it.
-type Host interface {
-	ID() sim.NodeID
-	Send(to sim.NodeID, payload []byte)
-	SetTimer(after sim.Time, tag uint64) sim.TimerID
-	Propose(data []byte) (index, term uint64, isLeader bool)
-	ReadIndex(ctx uint64) bool
-	Status() raft.Status
-}
-
-// NewService returns a simhost.Config.NewService that builds KV servers.
-func NewService(cfg ServerConfig) func(host *simhost.Server) simhost.Service {
-	return func(host *simhost.Server) simhost.Service { return NewServer(host, cfg) }
+// NewService returns a sut.Config.NewService that builds KV servers.
+func NewService(cfg ServerConfig) func(host sut.Host) sut.Service {
+	return func(host sut.Host) sut.Service { return NewServer(host, cfg) }
 }
 
 // ServerStats counts what one server incarnation did.
@@ -90,9 +79,9 @@ type ServerStats struct {
 
 // Server is the KV service of one raft node (one incarnation): it turns client requests into
 // log entries or ReadIndex rounds, applies committed entries to the StateMachine, and replies
-// once a request's outcome is known. It is a simhost.Service.
+// once a request's outcome is known. It is a sut.Service.
 type Server struct {
-	host Host
+	host sut.Host
 	cfg  ServerConfig
 	sm   *StateMachine
 
@@ -125,7 +114,7 @@ type pendingRead struct {
 }
 
 // NewServer returns an empty KV server on host (its state arrives through Restore and Apply).
-func NewServer(host Host, cfg ServerConfig) *Server {
+func NewServer(host sut.Host, cfg ServerConfig) *Server {
 	if cfg.MaxPending == 0 {
 		cfg.MaxPending = DefaultMaxPending
 	}
@@ -174,7 +163,7 @@ func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
 		s.startRead(from, &cmd, &st)
 		return
 	}
-	if st.Role != raft.Leader {
+	if st.Role != sut.Leader {
 		s.reply(from, &cmd, ErrWrongLeader, Result{}, &st)
 		return
 	}
@@ -207,15 +196,15 @@ func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
 	s.armSweep()
 }
 
-func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *raft.Status) {
+func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *sut.Status) {
 	// PLANTED BUG read-local: a leader answers from its local state, with no quorum round, so a
 	// deposed leader that has not noticed yet serves stale values.
-	if s.cfg.Bug == BugReadLocal && st.Role == raft.Leader {
+	if s.cfg.Bug == BugReadLocal && st.Role == sut.Leader {
 		s.stats.LocalReads++
 		s.reply(from, cmd, OK, Result{Value: s.sm.getBytes(cmd.key)}, st)
 		return
 	}
-	if st.Role != raft.Leader {
+	if st.Role != sut.Leader {
 		s.reply(from, cmd, ErrWrongLeader, Result{}, st)
 		return
 	}
@@ -236,10 +225,10 @@ func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *raft.Status) {
 }
 
 // Apply applies one committed entry and answers the request that proposed it here, if any.
-func (s *Server) Apply(e raft.Entry) {
+func (s *Server) Apply(e sut.Entry) {
 	var cmd commandView
 	var res Result
-	normal := e.Type == raft.EntryNormal
+	normal := len(e.Data) > 0
 	if normal {
 		var err error
 		cmd, err = decodeCommandView(e.Data)
@@ -259,9 +248,9 @@ func (s *Server) Apply(e raft.Entry) {
 		// term's copy of it got there (the duplicate table made them equivalent); anything else
 		// means the proposal was replaced by another leader's entry.
 		if normal && p.index == e.Index && p.client == cmd.client && p.seq == cmd.seq {
-			s.sendReply(p.from, p.client, p.seq, OK, res, raft.None)
+			s.sendReply(p.from, p.client, p.seq, OK, res, NoLeader)
 		} else {
-			s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, raft.None)
+			s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, NoLeader)
 		}
 	}
 	if s.pendingHead == len(s.pending) {
@@ -276,10 +265,10 @@ func (s *Server) ReadReady(ctx uint64) {
 		s.reads[s.readsHead] = pendingRead{}
 		s.readsHead++
 		if r.ctx == ctx {
-			s.sendReply(r.from, r.client, r.seq, OK, Result{Value: s.sm.getBytes(r.key)}, raft.None)
+			s.sendReply(r.from, r.client, r.seq, OK, Result{Value: s.sm.getBytes(r.key)}, NoLeader)
 		} else {
 			// raft confirms rounds in order, so an earlier round still waiting was dropped.
-			s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, raft.None)
+			s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, NoLeader)
 		}
 	}
 	if s.readsHead == len(s.reads) {
@@ -308,8 +297,8 @@ func (s *Server) armSweep() {
 // sweep fails every pending request once this node is no longer leader of the term they were
 // accepted in: their entries may still commit (under another leader), so the outcome is
 // unknown and the client must retry (duplicate detection makes that safe).
-func (s *Server) sweep(st *raft.Status) {
-	if s.numPending() == 0 || (st.Role == raft.Leader && st.Term == s.pendingTerm) {
+func (s *Server) sweep(st *sut.Status) {
+	if s.numPending() == 0 || (st.Role == sut.Leader && st.Term == s.pendingTerm) {
 		return
 	}
 	s.failAll(int32(st.Lead))
@@ -330,7 +319,7 @@ func (s *Server) failAll(leaderHint int32) {
 	s.reads, s.readsHead = s.reads[:0], 0
 }
 
-func (s *Server) reply(to sim.NodeID, cmd *commandView, e Err, res Result, st *raft.Status) {
+func (s *Server) reply(to sim.NodeID, cmd *commandView, e Err, res Result, st *sut.Status) {
 	s.sendReply(to, cmd.client, cmd.seq, e, res, int32(st.Lead))
 }
 

@@ -3,15 +3,16 @@ package kv
 import (
 	"testing"
 
-	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // fakeHost is a raft host under the test's control: it records proposals, read rounds, replies
 // and timers, and says whatever Status the test sets.
 type fakeHost struct {
+	sut.Host  // nil: the methods a KV server must not use panic
 	t         *testing.T
-	status    raft.Status
+	status    sut.Status
 	lastIndex uint64
 	proposals []Command
 	reads     []uint64
@@ -26,7 +27,7 @@ type sentReply struct {
 }
 
 func newFakeHost(t *testing.T) *fakeHost {
-	return &fakeHost{t: t, status: raft.Status{ID: 0, Role: raft.Leader, Term: 1, Lead: 0}}
+	return &fakeHost{t: t, status: sut.Status{Role: sut.Leader, Term: 1, Lead: 0}}
 }
 
 func (h *fakeHost) ID() sim.NodeID { return 0 }
@@ -39,7 +40,7 @@ func (h *fakeHost) Send(to sim.NodeID, payload []byte) {
 }
 func (h *fakeHost) SetTimer(after sim.Time, tag uint64) sim.TimerID { h.timers++; return 1 }
 func (h *fakeHost) Propose(data []byte) (uint64, uint64, bool) {
-	if h.status.Role != raft.Leader || h.refuse {
+	if h.status.Role != sut.Leader || h.refuse {
 		return 0, h.status.Term, false
 	}
 	c, err := UnmarshalCommand(data)
@@ -51,13 +52,13 @@ func (h *fakeHost) Propose(data []byte) (uint64, uint64, bool) {
 	return h.lastIndex, h.status.Term, true
 }
 func (h *fakeHost) ReadIndex(ctx uint64) bool {
-	if h.status.Role != raft.Leader || h.refuse {
+	if h.status.Role != sut.Leader || h.refuse {
 		return false
 	}
 	h.reads = append(h.reads, ctx)
 	return true
 }
-func (h *fakeHost) Status() raft.Status { return h.status }
+func (h *fakeHost) Status() sut.Status { return h.status }
 
 func (h *fakeHost) takeReplies() []sentReply {
 	r := h.replies
@@ -67,8 +68,8 @@ func (h *fakeHost) takeReplies() []sentReply {
 
 func request(c Command) []byte { return AppendRequest(nil, &c) }
 
-func entry(index, term uint64, c Command) raft.Entry {
-	return raft.Entry{Index: index, Term: term, Type: raft.EntryNormal, Data: c.Marshal()}
+func entry(index, term uint64, c Command) sut.Entry {
+	return sut.Entry{Index: index, Term: term, Data: c.Marshal()}
 }
 
 func TestServerRepliesAfterApply(t *testing.T) {
@@ -87,7 +88,7 @@ func TestServerRepliesAfterApply(t *testing.T) {
 	if len(h.proposals) != 1 {
 		t.Fatalf("retry of a pending request proposed again")
 	}
-	s.Apply(raft.Entry{Index: 1, Term: 1, Type: raft.EntryNormal, Data: put.Marshal()})
+	s.Apply(sut.Entry{Index: 1, Term: 1, Data: put.Marshal()})
 	rs := h.takeReplies()
 	if len(rs) != 1 || rs[0].to != 11 || rs[0].r.Err != OK || rs[0].r.Seq != 1 || rs[0].r.Client != 5 {
 		t.Fatalf("replies %+v, want one OK to 11", rs)
@@ -111,7 +112,7 @@ func TestServerDetectsReplacedProposal(t *testing.T) {
 	}
 	// A no-op at the index replaces it too.
 	s.HandleMessage(10, request(Command{Client: 1, Seq: 2, Kind: OpPut, Key: "a", Value: "b"}))
-	s.Apply(raft.Entry{Index: 2, Term: 2, Type: raft.EntryNoop})
+	s.Apply(sut.Entry{Index: 2, Term: 2})
 	if rs := h.takeReplies(); len(rs) != 1 || rs[0].r.Err != ErrRetry {
 		t.Fatalf("replies %+v, want ErrRetry after a no-op took the index", rs)
 	}
@@ -125,7 +126,7 @@ func TestServerFailsPendingOnLeadershipLoss(t *testing.T) {
 	if h.timers == 0 {
 		t.Fatal("no sweep timer armed while requests are pending")
 	}
-	h.status = raft.Status{Role: raft.Follower, Term: 2, Lead: 3}
+	h.status = sut.Status{Role: sut.Follower, Term: 2, Lead: 3}
 	s.Timer(sweepTimerTag)
 	rs := h.takeReplies()
 	if len(rs) != 2 {
@@ -142,7 +143,7 @@ func TestServerFailsPendingOnLeadershipLoss(t *testing.T) {
 		t.Fatalf("replies %+v, want ErrWrongLeader hinting 3", rs)
 	}
 	// Same term but a new term's leadership (lost and regained) also fails old requests.
-	h.status = raft.Status{Role: raft.Leader, Term: 3, Lead: 0}
+	h.status = sut.Status{Role: sut.Leader, Term: 3, Lead: 0}
 	s.HandleMessage(10, request(Command{Client: 1, Seq: 2, Kind: OpPut, Key: "k", Value: "w"}))
 	h.status.Term = 5
 	s.HandleMessage(10, request(Command{Client: 4, Seq: 1, Kind: OpPut, Key: "k", Value: "x"}))

@@ -32,8 +32,8 @@ func (k OpKind) String() string {
 
 func (k OpKind) valid() bool { return k >= OpGet && k <= OpCAS }
 
-// Message tags: the first byte of every payload a KV server or clerk sends. simhost reserves
-// simhost.TagRaft for raft messages and hands every other payload to the service.
+// Message tags: the first byte of every payload a KV server or clerk sends. Hosts reserve
+// sut.TagConsensus for their consensus messages and hand every other payload to the service.
 const (
 	TagRequest byte = 'C' // clerk -> server: a Command
 	TagReply   byte = 'c' // server -> clerk: a Reply

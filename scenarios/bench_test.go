@@ -26,7 +26,7 @@ func benchmarkDefault(b *testing.B, simulationOnly bool) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r := runSchedule(sc.Schedule(uint64(i+1)), Bug{}, Options{skipOfflineChecks: simulationOnly})
+		r := runSchedule(sc.Schedule(uint64(i+1)), raftsimSUT(), Bug{}, Options{skipOfflineChecks: simulationOnly})
 		if r.Status == Fail {
 			b.Fatalf("%s", r.Report())
 		}

@@ -5,55 +5,62 @@ import (
 	"strings"
 
 	"github.com/raftsim/raftsim/kv"
-	"github.com/raftsim/raftsim/raft"
+	"github.com/raftsim/raftsim/sut"
 )
 
-// BugInfo describes a planted bug of BUGS.md.
+// BugInfo describes a planted bug (docs/bugs.md).
 type BugInfo struct {
 	Name        string
 	Description string
 }
 
-// bugDescriptions are the planted bugs of BUGS.md, in its order, with what the faulty code does.
-var bugDescriptions = []BugInfo{
-	{"vote-no-persist", "raft: grants a vote without persisting currentTerm/votedFor first"},
-	{"vote-no-log-check", "raft: grants a vote without the up-to-date-log check"},
-	{"vote-twice", "raft: clears votedFor on step-down, so it can vote twice in one term"},
-	{"truncate-always", "raft: follower truncates its log on every AppendEntries, even when entries match"},
-	{"commit-old-term", "raft: leader commits an entry of an earlier term by counting replicas (Figure 8)"},
-	{"commit-no-min", "raft: follower sets commitIndex = leaderCommit"},
-	{"match-from-current", "raft: leader sets matchIndex from its current log length, not from the acknowledged request"},
-	{"ack-before-sync", "raft: follower acknowledges AppendEntries before the entries are synced to disk"},
-	{"snapshot-offset", "raft: off-by-one converting log index to slice offset after a snapshot"},
+// kvBugs are the KV service's planted bugs, with what the faulty code does; they plant on every
+// SUT.
+var kvBugs = []BugInfo{
 	{"no-dedup", "kv: server applies a retried request again"},
 	{"read-local", "kv: leader answers Get from local state with no quorum round or log entry"},
 	{"dedup-not-in-snapshot", "kv: duplicate table is left out of the KV snapshot"},
 }
 
-// Bugs lists the planted bugs in BUGS.md order.
-func Bugs() []BugInfo { return bugDescriptions }
+// Bugs lists the planted bugs a run on target can switch on: the SUT's own, then the KV
+// service's.
+func Bugs(target *sut.SUT) []BugInfo {
+	var out []BugInfo
+	for _, b := range target.Bugs {
+		out = append(out, BugInfo{b.Name, b.Description})
+	}
+	return append(out, kvBugs...)
+}
 
 // Bug is a planted bug's name resolved to the layer that plants it (at most one is set).
 type Bug struct {
 	Name string
-	Raft raft.Bug
-	KV   kv.Bug
+	// SUT is the name of a bug of the system under test (sut.Config.Bug).
+	SUT string
+	KV  kv.Bug
 }
 
-// LookupBug resolves a bug name ("" for none), or returns an error listing the valid names.
-func LookupBug(name string) (Bug, error) {
+// LookupBug resolves a bug name ("" for none) for a run on target, or returns an error listing
+// the valid names. A bug of another SUT is named as such.
+func LookupBug(name string, target *sut.SUT) (Bug, error) {
 	if name == "" {
 		return Bug{}, nil
 	}
-	if b, ok := raft.ParseBug(name); ok && b != raft.BugNone {
-		return Bug{Name: name, Raft: b}, nil
+	if target.HasBug(name) {
+		return Bug{Name: name, SUT: name}, nil
 	}
 	if b, ok := kv.ParseBug(name); ok && b != kv.BugNone {
 		return Bug{Name: name, KV: b}, nil
 	}
-	names := make([]string, len(bugDescriptions))
-	for i, b := range bugDescriptions {
-		names[i] = b.Name
+	var names []string
+	for _, b := range Bugs(target) {
+		names = append(names, b.Name)
 	}
-	return Bug{}, fmt.Errorf("unknown bug %q; valid bugs: %s", name, strings.Join(names, ", "))
+	for _, other := range sut.All() {
+		if other.HasBug(name) {
+			return Bug{}, fmt.Errorf("bug %q is planted in %s, not in -sut %s; bugs for %s: %s",
+				name, other.Name, target.Name, target.Name, strings.Join(names, ", "))
+		}
+	}
+	return Bug{}, &UnknownNameError{Kind: "bug", Name: name, Valid: names}
 }

@@ -2,12 +2,13 @@ package scenarios
 
 import (
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
-	"github.com/raftsim/raftsim/raft"
-	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
+	"github.com/raftsim/raftsim/sut/logapp"
 )
 
 // Script is a scripted scenario: a 6.5840 Raft test ported to virtual time.
@@ -50,7 +51,7 @@ const (
 type Cluster struct {
 	*run
 	n         int
-	recorder  *simhost.LogRecorder
+	recorder  *logapp.Recorder
 	connected []bool
 	reliable  bool
 	longReord bool
@@ -63,14 +64,14 @@ type Cluster struct {
 	end     sim.End
 }
 
-func runScript(sc *Scenario, seed uint64, bug Bug, opts Options) (res *Result) {
+func runScript(sc *Scenario, seed uint64, target *sut.SUT, bug Bug, opts Options) (res *Result) {
 	s := sc.Script
 	maxTime := scriptMaxTime
 	c := &Cluster{}
 	*c = Cluster{
-		run:       newRun(sc.Name, seed, bug, s.Nodes, reliableNet, maxTime, opts, c.countRPC),
+		run:       newRun(sc.Name, seed, target, bug, s.Nodes, reliableNet, maxTime, opts, c.countRPC),
 		n:         s.Nodes,
-		recorder:  simhost.NewLogRecorder(s.Nodes),
+		recorder:  logapp.New(s.Nodes),
 		connected: make([]bool, s.Nodes),
 		reliable:  !s.Unreliable,
 	}
@@ -79,9 +80,9 @@ func runScript(sc *Scenario, seed uint64, bug Bug, opts Options) (res *Result) {
 	if s.Snapshot {
 		snapshotEvery = labSnapshotInterval
 	}
-	c.addServers(s.Nodes, simhost.Config{
+	c.addServers(s.Nodes, sut.Config{
 		ElectionTicks: labElectionTicks, HeartbeatTicks: labHeartbeatTicks,
-		Bug: bug.Raft, MaxRaftStateBytes: -1, NewService: c.recorder.Service(snapshotEvery),
+		Bug: bug.SUT, MaxRaftStateBytes: -1, NewService: c.recorder.Service(snapshotEvery),
 	})
 	c.applyNetwork()
 	for i := 0; i < s.Nodes; i++ {
@@ -97,7 +98,7 @@ func runScript(sc *Scenario, seed uint64, bug Bug, opts Options) (res *Result) {
 		defer func() {
 			if p := recover(); p != nil {
 				if _, ok := p.(scriptAbort); !ok {
-					c.invariantFailure(p)
+					c.panicFailure(p, debug.Stack())
 					c.end = sim.EndStopped
 				}
 			}
@@ -204,17 +205,14 @@ func (c *Cluster) SetReliable(reliable bool) { c.reliable = reliable; c.applyNet
 // SetLongReordering switches long message delays on or off.
 func (c *Cluster) SetLongReordering(on bool) { c.longReord = on; c.applyNetwork() }
 
-// countRPC counts raft requests as the lab's labrpc counts RPCs: a request and its reply are
-// one RPC.
+// countRPC counts consensus requests as the lab's labrpc counts RPCs: a request and its reply
+// are one RPC.
 func (c *Cluster) countRPC(from, to sim.NodeID, payload []byte) {
-	if len(payload) < 2 || payload[0] != simhost.TagRaft {
+	if len(payload) < 2 || payload[0] != sut.TagConsensus {
 		return
 	}
-	if m, err := raft.Unmarshal(payload[1:]); err == nil {
-		switch m.Type {
-		case raft.MsgVote, raft.MsgPreVote, raft.MsgApp, raft.MsgHeartbeat, raft.MsgSnap:
-			c.rpcs++
-		}
+	if m, ok := c.sut.Describe(payload); ok && m.Kind.Request() {
+		c.rpcs++
 	}
 }
 
@@ -239,7 +237,7 @@ func (c *Cluster) GetState(i int) (term uint64, isLeader bool) {
 		return 0, false
 	}
 	st := srv.Status()
-	return st.Term, st.Role == raft.Leader
+	return st.Term, st.Role == sut.Leader
 }
 
 // Up reports whether server i is running (not crashed).

@@ -2,19 +2,27 @@ package scenarios
 
 import (
 	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/raftsim/raftsim/checker/monitor"
 	"github.com/raftsim/raftsim/kv"
-	"github.com/raftsim/raftsim/raft"
-	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
-// Execute runs one spec to the end and checks it. The error is for bad names only; whatever
-// the run finds is in the Result.
+// Execute runs one spec to the end and checks it. The error is for bad names and unsupported
+// combinations only; whatever the run finds is in the Result.
 func Execute(spec Spec, opts Options) (*Result, error) {
-	bug, err := LookupBug(spec.Bug)
+	sutName := spec.SUT
+	if sutName == "" && spec.Schedule != nil {
+		sutName = spec.Schedule.SUT
+	}
+	target, err := lookupRunnable(sutName)
+	if err != nil {
+		return nil, err
+	}
+	bug, err := LookupBug(spec.Bug, target)
 	if err != nil {
 		return nil, err
 	}
@@ -23,40 +31,66 @@ func Execute(spec Spec, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("schedule: %w", err)
 		}
 		s := spec.Schedule.Clone()
-		s.Bug = spec.Bug
-		return runSchedule(s, bug, opts), nil
+		s.Bug, s.SUT = spec.Bug, sutField(target)
+		return runSchedule(s, target, bug, opts), nil
 	}
 	sc, err := Lookup(spec.Scenario)
 	if err != nil {
 		return nil, err
 	}
+	if !sc.Supports(target.Name) {
+		return nil, fmt.Errorf("scenario %s does not run on -sut %s (it needs %s); it supports: %s",
+			sc.Name, target.Name, sc.Needs, strings.Join(sc.SUTs, ", "))
+	}
 	if sc.Script != nil {
-		return runScript(sc, spec.Seed, bug, opts), nil
+		return runScript(sc, spec.Seed, target, bug, opts), nil
 	}
 	s := sc.Schedule(spec.Seed)
-	s.Bug = spec.Bug
-	return runSchedule(s, bug, opts), nil
+	s.Bug, s.SUT = spec.Bug, sutField(target)
+	return runSchedule(s, target, bug, opts), nil
 }
 
-// run is what every kind of run shares: the kernel, the online safety monitor fed by the raft
-// servers, and the result being built.
+// lookupRunnable resolves an SUT name that this binary can run.
+func lookupRunnable(name string) (*sut.SUT, error) {
+	target, err := sut.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if !target.Runs() {
+		return nil, fmt.Errorf("system under test %s is built by the Go module in %s, not by this binary (simrun runs it there)", target.Name, target.Module)
+	}
+	return target, nil
+}
+
+// sutField is what a schedule records of its SUT: nothing for the default, so that schedules of
+// raftsim runs stay as they were.
+func sutField(target *sut.SUT) string {
+	if target.Name == sut.DefaultName {
+		return ""
+	}
+	return target.Name
+}
+
+// run is what every kind of run shares: the kernel, the system under test, the online safety
+// monitor fed by its servers, and the result being built.
 type run struct {
 	sim     *sim.Sim
+	sut     *sut.SUT
 	monitor *monitor.Monitor
 	result  *Result
-	servers []*simhost.Server // the live incarnation of each raft server (nil while down)
+	servers []sut.Server // the live incarnation of each consensus server (nil while down)
 	opts    Options
 }
 
-func newRun(scenario string, seed uint64, bug Bug, nodes int, net sim.NetworkConfig, maxTime sim.Time, opts Options, onSend func(from, to sim.NodeID, payload []byte)) *run {
+func newRun(scenario string, seed uint64, target *sut.SUT, bug Bug, nodes int, net sim.NetworkConfig, maxTime sim.Time, opts Options, onSend func(from, to sim.NodeID, payload []byte)) *run {
 	maxEvents := opts.MaxEvents
 	if maxEvents == 0 {
 		maxEvents = DefaultMaxEvents
 	}
-	r := &run{opts: opts, result: &Result{Scenario: scenario, Seed: seed, Bug: bug.Name, SafetyVerdict: "ok"}}
+	r := &run{sut: target, opts: opts, result: &Result{Scenario: scenario, Seed: seed, SUT: target.Name, Bug: bug.Name, SafetyVerdict: "ok"}}
 	r.sim = sim.New(sim.Config{
 		Seed: seed, MaxEvents: maxEvents, MaxTime: maxTime, Network: net,
-		Trace: opts.Trace, Describe: describePayload, RecordDigests: opts.RecordDigests, OnSend: onSend,
+		Trace: opts.Trace, Describe: r.describePayload, RecordDigests: opts.RecordDigests, OnSend: onSend,
 	})
 	r.monitor = monitor.New(nodes)
 	r.monitor.OnViolation(func(v monitor.Violation) {
@@ -64,22 +98,22 @@ func newRun(scenario string, seed uint64, bug Bug, nodes int, net sim.NetworkCon
 		r.result.fail(v.Property, v.Message, r.sim.Now(), r.sim.Stats().Events)
 		r.sim.Stop("safety violation: " + v.Property)
 	})
-	r.servers = make([]*simhost.Server, nodes)
+	r.servers = make([]sut.Server, nodes)
 	return r
 }
 
-// addServers registers the raft servers as nodes 0..n-1 (raft id == node id).
-func (r *run) addServers(n int, cfg simhost.Config) {
-	cfg.Peers = make([]sim.NodeID, n)
-	for i := range cfg.Peers {
-		cfg.Peers[i] = sim.NodeID(i)
-	}
+// addServers registers the consensus servers as nodes 0..n-1, running the run's SUT.
+func (r *run) addServers(n int, cfg sut.Config) {
+	cfg.Peers = serverIDs(n)
 	cfg.Observer = r.monitor
 	cfg.Clock = r.sim.Now
-	factory := cfg.Factory()
+	factory, err := r.sut.Factory(cfg)
+	if err != nil {
+		panic(fmt.Sprintf("scenarios: %v", err)) // configurations come from validated schedules
+	}
 	for i := 0; i < n; i++ {
 		id := r.sim.AddNode(fmt.Sprintf("server%d", i), func(id sim.NodeID) sim.Node {
-			srv := factory(id).(*simhost.Server)
+			srv := factory(id)
 			r.servers[id] = srv
 			return srv
 		})
@@ -90,7 +124,7 @@ func (r *run) addServers(n int, cfg simhost.Config) {
 }
 
 // server returns the live incarnation of server i, or nil when it is down.
-func (r *run) server(i int) *simhost.Server {
+func (r *run) server(i int) sut.Server {
 	if !r.sim.IsUp(sim.NodeID(i)) {
 		return nil
 	}
@@ -106,53 +140,51 @@ func (r *run) leader() int {
 			continue
 		}
 		st := srv.Status()
-		if st.Role == raft.Leader && st.Term >= bestTerm {
+		if st.Role == sut.Leader && st.Term >= bestTerm {
 			best, bestTerm = i, st.Term
 		}
 	}
 	return best
 }
 
-// CheckRaftInvariant names a failure found by one of raft's own assertions (a panic that
-// starts with "raft: invariant violated"): the planted bug broke an invariant the code asserts
-// before any observer saw the consequence.
-const CheckRaftInvariant = "raft-invariant"
+// Checks that a panic during a run fails: raft's own invariant assertions (a panic that starts
+// with "raft: invariant violated": the planted bug broke an invariant the code asserts before
+// any observer saw the consequence), and any other panic raised while a node, host or harness
+// callback handled an event (a finding against the system under test, or a defect of the
+// harness; either way the run is named, replayable and shrinkable).
+const (
+	CheckRaftInvariant = "raft-invariant"
+	CheckPanic         = "panic"
+)
 
-// raftInvariantPanic reports whether a recovered panic value is a raft invariant assertion.
-func raftInvariantPanic(p any) (string, bool) {
-	var msg string
-	switch v := p.(type) {
-	case string:
-		msg = v
-	case error:
-		msg = v.Error()
-	default:
-		return "", false
-	}
-	return msg, strings.HasPrefix(msg, "raft: invariant violated")
-}
-
-// runKernel runs the simulation, turning a raft invariant assertion into a failed run (the
-// kernel is left mid-event and is not run again). Any other panic is a bug of the harness or
-// host and is not hidden.
+// runKernel runs the simulation, turning a panic into the run's failure (the kernel is left
+// mid-event and is not run again).
 func (r *run) runKernel(run func() sim.Result) (res sim.Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.invariantFailure(p)
-			res = sim.Result{End: sim.EndStopped, StopReason: CheckRaftInvariant, Now: r.sim.Now()}
+			check := r.panicFailure(p, debug.Stack())
+			res = sim.Result{End: sim.EndStopped, StopReason: check, Now: r.sim.Now()}
 		}
 	}()
 	return run()
 }
 
-// invariantFailure records a raft invariant panic as the run's failure, or re-panics.
-func (r *run) invariantFailure(p any) {
-	msg, ok := raftInvariantPanic(p)
-	if !ok {
-		panic(p)
+// panicFailure records a recovered panic as the run's failure and returns its check.
+func (r *run) panicFailure(p any, stack []byte) string {
+	msg := fmt.Sprint(p)
+	if err, ok := p.(error); ok {
+		msg = err.Error()
 	}
-	r.result.SafetyVerdict = CheckRaftInvariant
-	r.result.fail(CheckRaftInvariant, msg, r.sim.Now(), r.sim.Stats().Events)
+	check := CheckPanic
+	if strings.HasPrefix(msg, "raft: invariant violated") {
+		check = CheckRaftInvariant
+	}
+	r.result.SafetyVerdict = check
+	r.result.fail(check, msg, r.sim.Now(), r.sim.Stats().Events)
+	if check == CheckPanic {
+		r.result.PanicStack = string(stack)
+	}
+	return check
 }
 
 // finish fills in the counters every result reports.
@@ -171,11 +203,12 @@ func (r *run) finish(end sim.End) *Result {
 	return res
 }
 
-// describePayload shows a message in the trace: raft messages decoded, others by their tag.
-func describePayload(p []byte) string {
-	if len(p) > 0 && p[0] == simhost.TagRaft {
-		if m, err := raft.Unmarshal(p[1:]); err == nil {
-			return m.String()
+// describePayload shows a message in the trace: consensus messages as the SUT decodes them,
+// the KV service's by kv, anything else by its tag.
+func (r *run) describePayload(p []byte) string {
+	if len(p) > 0 && p[0] == sut.TagConsensus {
+		if m, ok := r.sut.Describe(p); ok {
+			return m.Text
 		}
 	}
 	if desc, ok := kv.DescribePayload(p); ok {

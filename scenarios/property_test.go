@@ -225,8 +225,8 @@ func TestPropertyPlantedBugsShrinkToSmallSchedules(t *testing.T) {
 	if testing.Short() {
 		searches = searches[:3]
 	}
-	if len(plantedSearches) != len(Bugs()) {
-		t.Fatalf("plantedSearches covers %d bugs, there are %d", len(plantedSearches), len(Bugs()))
+	if len(plantedSearches) != len(Bugs(raftsimSUT())) {
+		t.Fatalf("plantedSearches covers %d bugs, there are %d", len(plantedSearches), len(Bugs(raftsimSUT())))
 	}
 	for _, search := range searches {
 		bug := search.bug

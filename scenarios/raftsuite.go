@@ -22,7 +22,6 @@ package scenarios
 import (
 	"fmt"
 
-	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
 
@@ -144,11 +143,11 @@ func restartAll(c *Cluster) {
 func commandNumberRange(c *Cluster, raftIndex uint64) (lowest, highest uint64) {
 	var commands, unknown uint64
 	for i := uint64(1); i < raftIndex; i++ {
-		_, typ, _, applied := c.recorder.Entry(i)
+		_, command, _, applied := c.recorder.Entry(i)
 		switch {
 		case !applied:
 			unknown++
-		case typ == raft.EntryNormal:
+		case command:
 			commands++
 		}
 	}
@@ -168,7 +167,7 @@ func expectCommandNumber(c *Cluster, raftIndex uint64, want uint64) {
 func committedCommands(c *Cluster) uint64 {
 	var commands uint64
 	for i := uint64(1); i <= c.recorder.MaxIndex(); i++ {
-		if _, typ, _, applied := c.recorder.Entry(i); applied && typ == raft.EntryNormal {
+		if _, command, _, applied := c.recorder.Entry(i); applied && command {
 			commands++
 		}
 	}

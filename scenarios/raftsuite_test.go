@@ -125,7 +125,7 @@ func TestRaftSuiteCatchesPlantedBugs(t *testing.T) {
 	for _, tc := range raftSuiteCatches {
 		t.Run(tc.bug, func(t *testing.T) {
 			t.Parallel()
-			if _, err := LookupBug(tc.bug); err != nil {
+			if _, err := LookupBug(tc.bug, raftsimSUT()); err != nil {
 				t.Fatalf("bug not planted in this build: %v", err)
 			}
 			for seed := uint64(1); seed <= tc.seeds; seed++ {
@@ -209,7 +209,7 @@ func TestRaftSuiteFailsOnBadScript(t *testing.T) {
 // runAdHocScript runs a script that is not registered (so simrun never lists it).
 func runAdHocScript(t *testing.T, name string, s *Script) *Result {
 	t.Helper()
-	return runScript(&Scenario{Name: name, Description: "ad hoc test script", Script: s}, 1, Bug{}, Options{})
+	return runScript(&Scenario{Name: name, Description: "ad hoc test script", Script: s}, 1, raftsimSUT(), Bug{}, Options{})
 }
 
 // TestRaftSuiteTimes logs each scenario's virtual and wall time for seed 1 (go test -v -run

@@ -2,8 +2,11 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/raftsim/raftsim/internal/suggest"
 
 	"github.com/raftsim/raftsim/sim"
 )
@@ -18,6 +21,27 @@ type Scenario struct {
 	Schedule func(seed uint64) *Schedule
 	// Script drives a scripted scenario; nil for workload scenarios.
 	Script *Script
+	// SUTs lists the systems under test the scenario runs on, nil for all; Needs says why
+	// the others cannot run it.
+	SUTs  []string
+	Needs string
+}
+
+// Supports reports whether the scenario runs on the named system under test.
+func (s *Scenario) Supports(sutName string) bool {
+	return s.SUTs == nil || slices.Contains(s.SUTs, sutName)
+}
+
+// UnknownNameError is the error for a name that names nothing: it lists the valid names and
+// suggests the closest.
+type UnknownNameError struct {
+	Kind  string // "scenario", "bug"
+	Name  string
+	Valid []string
+}
+
+func (e *UnknownNameError) Error() string {
+	return fmt.Sprintf("unknown %s %q%s; valid %ss: %s", e.Kind, e.Name, suggest.Phrase(e.Name, e.Valid), e.Kind, strings.Join(e.Valid, ", "))
 }
 
 var registry = map[string]*Scenario{}
@@ -37,8 +61,7 @@ func Lookup(name string) (*Scenario, error) {
 	if s, ok := registry[name]; ok {
 		return s, nil
 	}
-	return nil, fmt.Errorf("unknown scenario %q; valid scenarios: %s (simrun -list describes them)",
-		name, strings.Join(Names(), ", "))
+	return nil, &UnknownNameError{Kind: "scenario", Name: name, Valid: Names()}
 }
 
 // All returns every scenario, sorted by name.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // Spec names one run: a scenario and seed, or an explicit schedule (which then carries its own
@@ -14,6 +15,9 @@ import (
 type Spec struct {
 	Scenario string
 	Seed     uint64
+	// SUT names the system under test ("" for sut.DefaultName); a schedule's own SUT field is
+	// overridden by it.
+	SUT      string
 	Bug      string
 	Schedule *Schedule // when set, replayed instead of generating one from Scenario and Seed
 }
@@ -65,11 +69,14 @@ const (
 type Result struct {
 	Scenario string
 	Seed     uint64
+	SUT      string // the system under test's name
 	Bug      string
 	Status   Status
 	Check    string // the property that failed ("" when none did)
 	Message  string // the violation in plain words
-	Note     string // what a reader must know about a run that did not fail (e.g. stopped by -until)
+	// PanicStack is the goroutine stack of a CheckPanic failure.
+	PanicStack string
+	Note       string // what a reader must know about a run that did not fail (e.g. stopped by -until)
 	// FailedAt and FailedEvent locate the first event at which the failure became visible.
 	FailedAt    sim.Time
 	FailedEvent int64
@@ -106,6 +113,9 @@ func (r *Result) fail(check, message string, at sim.Time, event int64) {
 func (r *Result) Report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s seed %d", r.Scenario, r.Seed)
+	if r.SUT != "" && r.SUT != sut.DefaultName {
+		fmt.Fprintf(&b, " on %s", r.SUT)
+	}
 	if r.Bug != "" {
 		fmt.Fprintf(&b, " with planted bug %s", r.Bug)
 	}

@@ -112,12 +112,12 @@ func TestUnknownNamesAreErrorsThatListTheValidOnes(t *testing.T) {
 }
 
 func TestEveryBugOfBUGSmdResolves(t *testing.T) {
-	for _, b := range Bugs() {
-		got, err := LookupBug(b.Name)
+	for _, b := range Bugs(raftsimSUT()) {
+		got, err := LookupBug(b.Name, raftsimSUT())
 		if err != nil || got.Name != b.Name {
 			t.Fatalf("bug %s: %v", b.Name, err)
 		}
-		if (got.Raft == 0) == (got.KV == 0) {
+		if (got.SUT == "") == (got.KV == 0) {
 			t.Fatalf("bug %s must be planted in exactly one layer: %+v", b.Name, got)
 		}
 	}

@@ -19,6 +19,8 @@ type Schedule struct {
 	Scenario string `json:"scenario"`
 	// Seed seeds every PRNG stream of the run (network, election jitter, workload).
 	Seed uint64 `json:"seed"`
+	// SUT is the system under test (simrun -sut), "" for raftsim's own raft.
+	SUT string `json:"sut,omitempty"`
 	// Bug is the planted bug switched on, "" for the correct build.
 	Bug string `json:"bug,omitempty"`
 

@@ -48,7 +48,7 @@ func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 	if first.Status != Fail {
 		return nil, ShrinkStats{}, fmt.Errorf("the run %s does not fail (verdict %s): nothing to shrink", first.Scenario, first.Status)
 	}
-	sh := &shrinker{opts: opts, check: first.Check, cur: s.Clone(), curOps: first.Ops}
+	sh := &shrinker{opts: opts, check: first.Check, panicMessage: panicMessage(first), cur: s.Clone(), curOps: first.Ops}
 	if !offlineCheck(first.Check) {
 		// The check fails during the run, and a run that failed is not judged further, so the
 		// offline checks could only turn a candidate that misses the target into another
@@ -80,11 +80,14 @@ func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 
 // shrinker holds the smallest schedule found so far that fails the target check.
 type shrinker struct {
-	opts   Options
-	check  string
-	cur    *Schedule
-	curOps int
-	st     ShrinkStats
+	opts  Options
+	check string
+	// panicMessage is the message a CheckPanic failure must keep: a different panic is
+	// another failure.
+	panicMessage string
+	cur          *Schedule
+	curOps       int
+	st           ShrinkStats
 }
 
 // try runs a candidate and adopts it if it fails the same check.
@@ -98,7 +101,7 @@ func (sh *shrinker) try(c *Schedule) bool {
 	}
 	sh.st.Runs++
 	r, err := Execute(Spec{Scenario: c.Scenario, Seed: c.Seed, Bug: c.Bug, Schedule: c}, sh.opts)
-	if err != nil || r.Status != Fail || r.Check != sh.check {
+	if err != nil || r.Status != Fail || r.Check != sh.check || panicMessage(r) != sh.panicMessage {
 		return false
 	}
 	sh.cur, sh.curOps = c, r.Ops
@@ -380,4 +383,13 @@ func (sh *shrinker) config() bool {
 		changed = sh.edit(func(c *Schedule) { c.DisableCheckQuorum = false }) || changed
 	}
 	return changed
+}
+
+// panicMessage is the message of a CheckPanic failure ("" for any other result): what a
+// shrunk run must panic with to be the same failure.
+func panicMessage(r *Result) string {
+	if r.Check != CheckPanic {
+		return ""
+	}
+	return r.Message
 }

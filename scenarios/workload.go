@@ -6,8 +6,8 @@ import (
 
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/kv"
-	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // Workload runs: raft servers running the KV service, clerks driving a workload, the schedule's
@@ -36,11 +36,11 @@ func (n NetworkSpec) config() sim.NetworkConfig {
 	}
 }
 
-func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
+func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 	healAt := ms(s.DurationMs)
 	deadline := healAt + ms(s.LivenessBoundMs)
 	net := s.Network.config()
-	r := newRun(s.Scenario, s.Seed, bug, s.Nodes, net, deadline, opts, nil)
+	r := newRun(s.Scenario, s.Seed, target, bug, s.Nodes, net, deadline, opts, nil)
 	r.result.Schedule = s
 	r.result.Faults = len(s.Faults)
 
@@ -48,8 +48,8 @@ func runSchedule(s *Schedule, bug Bug, opts Options) *Result {
 	if !ok {
 		panic("scenarios: validated schedule has read mode " + s.Workload.ReadMode)
 	}
-	r.addServers(s.Nodes, simhost.Config{
-		Bug: bug.Raft, MaxRaftStateBytes: s.MaxRaftStateBytes,
+	r.addServers(s.Nodes, sut.Config{
+		Bug: bug.SUT, MaxRaftStateBytes: s.MaxRaftStateBytes,
 		DisablePreVote: s.DisablePreVote, DisableCheckQuorum: s.DisableCheckQuorum, MaxEntriesPerMsg: s.MaxEntriesPerMsg,
 		NewService: kv.NewService(kv.ServerConfig{ReadMode: readMode, Bug: bug.KV}),
 	})

@@ -1,9 +1,8 @@
 // Package monitor checks Raft's safety properties online, while a simulation runs.
 //
-// The Raft host reports what its node does (log appends and truncations, snapshots, leadership,
-// durable terms, commit and apply progress) through the methods of Monitor, using only basic
-// types so that the host can declare an interface with the same method set instead of
-// importing this package. Monitor keeps a compact view of every node's log and flags the first
+// The host of the system under test reports what its node does (log appends and truncations,
+// snapshots, leadership, durable terms, commit and apply progress) through the methods of
+// Monitor, which implements sut.Observer. Monitor keeps a compact view of every node's log and flags the first
 // violation of:
 //
 //   - election-safety: at most one leader per term;
@@ -26,7 +25,11 @@
 // log indices above maxTrackedIndex are refused with a panic rather than grown without limit.
 package monitor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/raftsim/raftsim/sut"
+)
 
 // The properties a Violation can name.
 const (
@@ -472,6 +475,10 @@ func (m *Monitor) settle(node int, n *nodeState) {
 		}
 	}
 }
+
+// RoleChanged is part of the host's report stream (sut.Observer); roles are checked through
+// BecameLeader, so the monitor does not need it.
+func (m *Monitor) RoleChanged(node int, role sut.Role, term uint64) {}
 
 // BecameLeader reports that node became leader in term.
 func (m *Monitor) BecameLeader(node int, term uint64) {

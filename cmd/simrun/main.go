@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/raftsim/raftsim/internal/simrun"
+	_ "github.com/raftsim/raftsim/raft/simhost" // SUT raftsim
 )
 
 func main() {

@@ -119,7 +119,7 @@ func TestCheckReportsUnreadableAndBrokenInput(t *testing.T) {
 
 // simulatedPackages are the directories whose code runs inside a simulation (DESIGN.md,
 // "Determinism rules"). Directories that do not exist yet are skipped.
-var simulatedPackages = []string{"sim", "raft", "kv", "scenarios", filepath.Join("checker", "monitor")}
+var simulatedPackages = []string{"sim", "raft", "sut", "kv", "scenarios", filepath.Join("checker", "monitor")}
 
 // TestSimulatedPackagesAreDeterministic checks every package under the simulated directories,
 // subpackages included (testdata and hidden directories excepted).

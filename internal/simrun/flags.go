@@ -26,6 +26,7 @@ type options struct {
 	seedLast         uint64
 	sweep            bool
 	scenario         string
+	sut              string // "" until -sut is given: a schedule file's own SUT then applies
 	list             bool
 	parallel         int
 	shardIndex       int // 1-based
@@ -51,6 +52,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	seed := fs.String("seed", "", "run one seed `N`")
 	seeds := fs.String("seeds", "", "sweep the seed range `A-B` (inclusive)")
 	fs.StringVar(&o.scenario, "scenario", "default", "scenario `NAME` (simrun -list shows them)")
+	fs.StringVar(&o.sut, "sut", "", "system under test `NAME`: raftsim (the default), etcd, ... (simrun -list shows them)")
 	fs.BoolVar(&o.list, "list", false, "list scenarios and planted bugs with descriptions")
 	fs.IntVar(&o.parallel, "parallel", runtime.NumCPU(), "run `P` simulations at once (each stays single-threaded)")
 	shard := fs.String("shard", "", "run only slice `K/N` of the seed range (1 <= K <= N)")

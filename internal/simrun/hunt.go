@@ -79,7 +79,11 @@ type huntRow struct {
 // that failure, and runs the correct build over the same number of seeds.
 func hunt(o *options, stdout, stderr io.Writer) (int, error) {
 	sc, _ := scenarios.Lookup(o.scenario)
-	bugs := scenarios.Bugs()
+	target, err := o.target()
+	if err != nil {
+		return exitUsage, err
+	}
+	bugs := scenarios.Bugs(target)
 	if o.bug != "" {
 		bugs = []scenarios.BugInfo{{Name: o.bug}}
 	}
@@ -110,7 +114,7 @@ func hunt(o *options, stdout, stderr io.Writer) (int, error) {
 		row.WallNs = time.Since(start).Nanoseconds()
 		if row.Found && sc.Schedule != nil {
 			sched := sc.Schedule(row.FirstSeed)
-			sched.Bug = b.Name
+			sched.Bug, sched.SUT = b.Name, o.sut
 			shrinkStart := time.Now()
 			_, st, err := scenarios.Shrink(sched, o.runOptions())
 			row.ShrinkWallNs = time.Since(shrinkStart).Nanoseconds()

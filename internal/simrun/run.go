@@ -15,30 +15,93 @@ import (
 
 	"github.com/raftsim/raftsim/scenarios"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
 func listScenarios(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIOS\t")
-	for _, s := range scenarios.All() {
+	fmt.Fprintln(tw, "SYSTEMS UNDER TEST (-sut NAME)\t")
+	for _, s := range sut.All() {
 		fmt.Fprintf(tw, "  %s\t%s\n", s.Name, s.Description)
 	}
 	fmt.Fprintln(tw, "\t")
-	fmt.Fprintln(tw, "PLANTED BUGS (-bug NAME)\t")
-	for _, b := range scenarios.Bugs() {
-		fmt.Fprintf(tw, "  %s\t%s\n", b.Name, b.Description)
+	fmt.Fprintln(tw, "SCENARIOS\tSUTS\t")
+	for _, s := range scenarios.All() {
+		suts := "all"
+		if s.SUTs != nil {
+			suts = strings.Join(s.SUTs, ",")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, suts, s.Description)
+	}
+	fmt.Fprintln(tw, "\t")
+	fmt.Fprintln(tw, "PLANTED BUGS (-bug NAME)\tSUTS\t")
+	for _, b := range plantedBugs() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", b.name, b.suts, b.description)
 	}
 	tw.Flush()
 }
 
+type bugListing struct{ name, suts, description string }
+
+// plantedBugs lists every SUT's planted bugs, then the KV service's (which plant on all).
+func plantedBugs() []bugListing {
+	var out []bugListing
+	seen := map[string]bool{}
+	for _, s := range sut.All() {
+		for _, b := range s.Bugs {
+			out = append(out, bugListing{b.Name, s.Name, b.Description})
+			seen[b.Name] = true
+		}
+	}
+	def, err := sut.Lookup(sut.DefaultName)
+	if err != nil {
+		return out
+	}
+	for _, b := range scenarios.Bugs(def) {
+		if !seen[b.Name] {
+			out = append(out, bugListing{b.Name, "all", b.Description})
+		}
+	}
+	return out
+}
+
+// target is the SUT the run asks for: -sut, or else the schedule file's, or else the default.
+func (o *options) target() (*sut.SUT, error) {
+	name := o.sut
+	if name == "" && o.schedulePath != "" {
+		s, err := scenarios.LoadSchedule(o.schedulePath)
+		if err != nil {
+			return nil, &usageError{err.Error()}
+		}
+		name = s.SUT
+	}
+	s, err := sut.Lookup(name)
+	if err != nil {
+		return nil, &usageError{"-sut: " + err.Error()}
+	}
+	return s, nil
+}
+
 func validateNames(o *options) error {
+	target, err := o.target()
+	if err != nil {
+		return err
+	}
+	if !target.Runs() {
+		return nil // the binary that runs it validates the rest
+	}
 	if o.schedulePath == "" {
-		if _, err := scenarios.Lookup(o.scenario); err != nil {
+		sc, err := scenarios.Lookup(o.scenario)
+		if err != nil {
 			return &usageError{err.Error()}
+		}
+		if !sc.Supports(target.Name) {
+			return &usageError{fmt.Sprintf("scenario %s does not run on -sut %s (it needs %s); it supports: %s",
+				sc.Name, target.Name, sc.Needs, strings.Join(sc.SUTs, ", "))}
 		}
 	}
 	if o.bug != "" {
-		if _, err := scenarios.LookupBug(o.bug); err != nil {
+		if _, err := scenarios.LookupBug(o.bug, target); err != nil {
 			return &usageError{err.Error()}
 		}
 	}
@@ -52,7 +115,7 @@ func (o *options) runOptions() scenarios.Options {
 // spec is the run that -seed or -schedule asks for.
 func (o *options) spec(seed uint64) (scenarios.Spec, error) {
 	if o.schedulePath == "" {
-		return scenarios.Spec{Scenario: o.scenario, Seed: seed, Bug: o.bug}, nil
+		return scenarios.Spec{Scenario: o.scenario, Seed: seed, SUT: o.sut, Bug: o.bug}, nil
 	}
 	s, err := scenarios.LoadSchedule(o.schedulePath)
 	if err != nil {
@@ -61,12 +124,19 @@ func (o *options) spec(seed uint64) (scenarios.Spec, error) {
 	if o.bug != "" {
 		s.Bug = o.bug
 	}
+	if o.sut != "" {
+		s.SUT = o.sut
+	}
+	target, err := o.target()
+	if err != nil {
+		return scenarios.Spec{}, err
+	}
 	if s.Bug != "" {
-		if _, err := scenarios.LookupBug(s.Bug); err != nil {
+		if _, err := scenarios.LookupBug(s.Bug, target); err != nil {
 			return scenarios.Spec{}, &usageError{fmt.Sprintf("%s: bug: %v", o.schedulePath, err)}
 		}
 	}
-	return scenarios.Spec{Scenario: s.Scenario, Seed: s.Seed, Bug: s.Bug, Schedule: s}, nil
+	return scenarios.Spec{Scenario: s.Scenario, Seed: s.Seed, SUT: s.SUT, Bug: s.Bug, Schedule: s}, nil
 }
 
 // execute runs one spec and measures its wall time (outside the simulation).
@@ -176,6 +246,9 @@ func summaryLine(r *scenarios.Result, wall time.Duration) string {
 	verdict := strings.ToUpper(r.Status.String())
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s scenario=%s seed=%d", verdict, r.Scenario, r.Seed)
+	if r.SUT != sut.DefaultName {
+		fmt.Fprintf(&b, " sut=%s", r.SUT)
+	}
 	if r.Bug != "" {
 		fmt.Fprintf(&b, " bug=%s", r.Bug)
 	}
@@ -193,22 +266,37 @@ func summaryLine(r *scenarios.Result, wall time.Duration) string {
 func replayCommand(spec scenarios.Spec, schedulePath string) string {
 	if schedulePath != "" {
 		cmd := "go run ./cmd/simrun -schedule " + schedulePath
+		if spec.SUT != spec.Schedule.SUT {
+			cmd += " -sut " + sutFlag(spec.SUT)
+		}
 		if spec.Bug != "" && spec.Bug != spec.Schedule.Bug {
 			cmd += " -bug " + spec.Bug
 		}
 		return cmd
 	}
 	cmd := fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", spec.Scenario, spec.Seed)
+	if spec.SUT != "" && spec.SUT != sut.DefaultName {
+		cmd += " -sut " + spec.SUT
+	}
 	if spec.Bug != "" {
 		cmd += " -bug " + spec.Bug
 	}
 	return cmd
 }
 
+// sutFlag is the -sut value naming an SUT ("" is the default).
+func sutFlag(name string) string {
+	if name == "" {
+		return sut.DefaultName
+	}
+	return name
+}
+
 // runJSON is the -json object of one run; field names are stable for scripts.
 type runJSON struct {
 	Seed         uint64   `json:"seed"`
 	Scenario     string   `json:"scenario"`
+	SUT          string   `json:"sut"`
 	Bug          string   `json:"bug,omitempty"`
 	Verdict      string   `json:"verdict"`
 	Check        string   `json:"check,omitempty"`
@@ -229,7 +317,7 @@ type runJSON struct {
 
 func writeJSON(w io.Writer, r *scenarios.Result, wall time.Duration) {
 	out := runJSON{
-		Seed: r.Seed, Scenario: r.Scenario, Bug: r.Bug, Verdict: r.Status.String(), Check: r.Check,
+		Seed: r.Seed, Scenario: r.Scenario, SUT: r.SUT, Bug: r.Bug, Verdict: r.Status.String(), Check: r.Check,
 		Message: r.Message, Linearizable: r.LinVerdict, Liveness: r.LivenessVerdict, Safety: r.SafetyVerdict,
 		VirtualNs: int64(r.VirtualTime), Events: r.Events, Messages: r.Messages, Operations: r.Ops,
 		Faults: r.Faults, End: r.End.String(), Trace: fmt.Sprintf("%016x", r.Hash), WallNs: wall.Nanoseconds(),
@@ -264,7 +352,7 @@ func runSeeds(o *options, bug string, seeds []uint64, progress func(done, failed
 				if i >= len(seeds) {
 					return
 				}
-				spec := scenarios.Spec{Scenario: o.scenario, Seed: seeds[i], Bug: bug}
+				spec := scenarios.Spec{Scenario: o.scenario, Seed: seeds[i], SUT: o.sut, Bug: bug}
 				opts := o.runOptions()
 				opts.RecordDigests = o.checkDeterminism
 				r, wall, err := execute(spec, opts)

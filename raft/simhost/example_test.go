@@ -5,6 +5,8 @@ import (
 
 	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
+	"github.com/raftsim/raftsim/sut/logapp"
 )
 
 // proposer is a client node: once a leader had time to be elected, it asks every server to
@@ -21,20 +23,20 @@ func (p *proposer) Start(env *sim.Env) {
 
 func (p *proposer) Timer(uint64) {
 	for _, s := range p.servers {
-		p.env.Send(s, append([]byte{simhost.TagPropose}, "hello"...))
+		p.env.Send(s, append([]byte{logapp.TagPropose}, "hello"...))
 	}
 }
 
 func (p *proposer) Receive(sim.NodeID, []byte) {}
 
-// A raft-only cluster: three servers whose LogServices record what they apply.
+// A raft-only cluster: three servers whose logapp Services record what they apply.
 func Example() {
 	s := sim.New(sim.Config{Seed: 7, Network: sim.NetworkConfig{LatencyMin: sim.Millisecond, LatencyMax: 5 * sim.Millisecond}})
 	servers := []sim.NodeID{0, 1, 2}
-	recorder := simhost.NewLogRecorder(len(servers))
-	cfg := simhost.Config{Peers: servers, NewService: recorder.Service(0)}
+	recorder := logapp.New(len(servers))
+	cfg := sut.Config{Peers: servers, NewService: recorder.Service(0)}
 	for i := range servers {
-		s.AddNode(fmt.Sprintf("raft%d", i), cfg.Factory())
+		s.AddNode(fmt.Sprintf("raft%d", i), simhost.Factory(cfg))
 	}
 	s.AddNode("client", func(sim.NodeID) sim.Node { return &proposer{servers: servers} })
 	for id := 0; id < s.NumNodes(); id++ {

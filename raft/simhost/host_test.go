@@ -10,6 +10,8 @@ import (
 	"github.com/raftsim/raftsim/checker/monitor"
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
+	"github.com/raftsim/raftsim/sut/logapp"
 )
 
 // cluster is a raft-only test cluster in the style of the 6.5840 Raft test harness: LogServices
@@ -20,26 +22,26 @@ type cluster struct {
 	s       *sim.Sim
 	n       int
 	servers []*Server // current incarnation of each node
-	rec     *LogRecorder
+	rec     *logapp.Recorder
 	mon     *monitor.Monitor
-	cfg     Config
+	cfg     sut.Config
 }
 
-func newCluster(t *testing.T, n int, seed uint64, tweak func(*Config, *sim.Config)) *cluster {
+func newCluster(t *testing.T, n int, seed uint64, tweak func(*sut.Config, *sim.Config)) *cluster {
 	t.Helper()
-	c := &cluster{t: t, n: n, rec: NewLogRecorder(n), mon: monitor.New(n), servers: make([]*Server, n)}
+	c := &cluster{t: t, n: n, rec: logapp.New(n), mon: monitor.New(n), servers: make([]*Server, n)}
 	simCfg := sim.Config{Seed: seed, Network: sim.NetworkConfig{LatencyMin: sim.Millisecond, LatencyMax: 5 * sim.Millisecond}}
 	peers := make([]sim.NodeID, n)
 	for i := range peers {
 		peers[i] = sim.NodeID(i)
 	}
-	c.cfg = Config{Peers: peers, NewService: c.rec.Service(0), Observer: c.mon}
+	c.cfg = sut.Config{Peers: peers, NewService: c.rec.Service(0), Observer: c.mon}
 	if tweak != nil {
 		tweak(&c.cfg, &simCfg)
 	}
 	c.s = sim.New(simCfg)
 	c.cfg.Clock = c.s.Now
-	factory := c.cfg.Factory()
+	factory := Factory(c.cfg)
 	for i := 0; i < n; i++ {
 		c.s.AddNode(fmt.Sprintf("raft%d", i), func(id sim.NodeID) sim.Node {
 			srv := factory(id).(*Server)
@@ -80,7 +82,7 @@ func (c *cluster) leader() int {
 		if !c.up(i) {
 			continue
 		}
-		st := c.servers[i].Status()
+		st := c.servers[i].RaftStatus()
 		if st.Role != raft.Leader {
 			continue
 		}
@@ -148,14 +150,14 @@ func TestInitialElection(t *testing.T) {
 		t.Run(fmt.Sprintf("%d nodes", n), func(t *testing.T) {
 			c := newCluster(t, n, 1, nil)
 			l := c.checkOneLeader()
-			term := c.servers[l].Status().Term
+			term := c.servers[l].RaftStatus().Term
 			// With no faults the leader stays: no term changes for 2s.
 			c.run(2 * sim.Second)
-			if l2 := c.leader(); l2 != l || c.servers[l2].Status().Term != term {
-				t.Fatalf("leader changed without faults: %d in term %d, then %d in term %d", l, term, l2, c.servers[l2].Status().Term)
+			if l2 := c.leader(); l2 != l || c.servers[l2].RaftStatus().Term != term {
+				t.Fatalf("leader changed without faults: %d in term %d, then %d in term %d", l, term, l2, c.servers[l2].RaftStatus().Term)
 			}
 			for i := 0; i < n; i++ {
-				if st := c.servers[i].Status(); st.Term != term || st.Lead != l {
+				if st := c.servers[i].RaftStatus(); st.Term != term || st.Lead != l {
 					t.Fatalf("node %d: term %d lead %d, want term %d lead %d", i, st.Term, st.Lead, term, l)
 				}
 			}
@@ -249,7 +251,7 @@ func TestCrashRestartAll(t *testing.T) {
 		}
 		c.run(sim.Millisecond)
 		for i := 0; i < 3; i++ {
-			st := c.servers[i].Status()
+			st := c.servers[i].RaftStatus()
 			if st.LastIndex < last || st.Term == 0 {
 				t.Fatalf("round %d: node %d restarted with log up to %d, term %d; want at least index %d (durable state lost)",
 					round, i, st.LastIndex, st.Term, last)
@@ -277,7 +279,7 @@ func TestSnapshotInstallToLaggingNode(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		c.one(fmt.Sprintf("v%d", i), 2, true)
 	}
-	if st := c.servers[c.leader()].Status(); st.SnapshotIndex < 40 {
+	if st := c.servers[c.leader()].RaftStatus(); st.SnapshotIndex < 40 {
 		t.Fatalf("leader's snapshot index %d, want >= 40 after 50 commands with a snapshot every 10", st.SnapshotIndex)
 	}
 	c.s.Net().Heal()
@@ -289,7 +291,7 @@ func TestSnapshotInstallToLaggingNode(t *testing.T) {
 	c.s.Crash(sim.NodeID(lag))
 	c.s.Restart(sim.NodeID(lag))
 	c.run(sim.Millisecond)
-	if st := c.servers[lag].Status(); st.SnapshotIndex < 40 {
+	if st := c.servers[lag].RaftStatus(); st.SnapshotIndex < 40 {
 		t.Fatalf("restarted node %d recovered snapshot index %d", lag, st.SnapshotIndex)
 	}
 	c.one("after-restart", 3, true)
@@ -298,9 +300,9 @@ func TestSnapshotInstallToLaggingNode(t *testing.T) {
 // newClusterWithService builds a cluster whose LogServices snapshot every snapshotEvery
 // entries, and whose hosts compact past maxRaftStateBytes.
 func newClusterWithService(t *testing.T, n int, seed uint64, snapshotEvery, maxRaftStateBytes int) *cluster {
-	var rec *LogRecorder
-	c := newCluster(t, n, seed, func(cfg *Config, _ *sim.Config) {
-		rec = NewLogRecorder(n)
+	var rec *logapp.Recorder
+	c := newCluster(t, n, seed, func(cfg *sut.Config, _ *sim.Config) {
+		rec = logapp.New(n)
 		cfg.NewService = rec.Service(snapshotEvery)
 		cfg.MaxRaftStateBytes = maxRaftStateBytes
 	})
@@ -321,7 +323,7 @@ func TestMaxRaftStateBytesCompacts(t *testing.T) {
 		if srv.RaftStateBytes() > 2*maxBytes {
 			t.Errorf("node %d: raft state %d bytes, limit %d", i, srv.RaftStateBytes(), maxBytes)
 		}
-		if srv.Status().SnapshotIndex == 0 || srv.Stats().Snapshots == 0 {
+		if srv.RaftStatus().SnapshotIndex == 0 || srv.Stats().Snapshots == 0 {
 			t.Errorf("node %d never compacted", i)
 		}
 	}
@@ -438,9 +440,9 @@ func TestDeterministicHash(t *testing.T) {
 type garbageSender struct{}
 
 func (garbageSender) Start(env *sim.Env) {
-	env.Send(0, []byte{TagRaft, 0xff, 0xff, 0xff})
+	env.Send(0, []byte{sut.TagConsensus, 0xff, 0xff, 0xff})
 	m := raft.Message{Type: raft.MsgHeartbeat, From: 2, To: 0, Term: 1000}
-	env.Send(0, m.MarshalTo([]byte{TagRaft}))
+	env.Send(0, m.MarshalTo([]byte{sut.TagConsensus}))
 }
 func (garbageSender) Receive(sim.NodeID, []byte) {}
 func (garbageSender) Timer(uint64)               {}
@@ -454,7 +456,7 @@ func TestBadRaftMessagesAreDropped(t *testing.T) {
 	if got := c.servers[0].Stats().BadMessages; got != 2 {
 		t.Fatalf("node 0 counted %d bad messages, want 2", got)
 	}
-	if st := c.servers[0].Status(); st.Term >= 1000 {
+	if st := c.servers[0].RaftStatus(); st.Term >= 1000 {
 		t.Fatalf("a message with a forged sender changed node 0's term to %d", st.Term)
 	}
 }
@@ -462,8 +464,10 @@ func TestBadRaftMessagesAreDropped(t *testing.T) {
 // The raft planted bug reaches raft: ack-before-sync makes followers skip fsyncs.
 func TestRaftBugIsThreadedThrough(t *testing.T) {
 	syncs := func(bug raft.Bug) int64 {
-		c := newCluster(t, 3, 11, func(cfg *Config, _ *sim.Config) {
-			cfg.Bug = bug
+		c := newCluster(t, 3, 11, func(cfg *sut.Config, _ *sim.Config) {
+			if bug != raft.BugNone {
+				cfg.Bug = bug.String()
+			}
 			cfg.Observer = nil
 		})
 		l := c.checkOneLeader()
@@ -485,11 +489,11 @@ func TestRaftBugIsThreadedThrough(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := Config{Peers: []sim.NodeID{0, 1, 2}, NewService: NewLogRecorder(3).Service(0)}
+	ok := sut.Config{Peers: []sim.NodeID{0, 1, 2}, NewService: logapp.New(3).Service(0)}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	bad := map[string]Config{
+	bad := map[string]sut.Config{
 		"no peers":      {NewService: ok.NewService},
 		"no service":    {Peers: ok.Peers},
 		"dup peers":     {Peers: []sim.NodeID{0, 0}, NewService: ok.NewService},

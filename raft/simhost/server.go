@@ -1,13 +1,15 @@
-// Package simhost runs raft.Node values as nodes of the sim kernel: it gives each raft peer a
-// simulated disk (an append-only record log plus a snapshot file), carries raft messages over
-// the simulated network as bytes, drives the raft clock from a sim timer, and hands committed
-// entries, snapshots and confirmed reads to a Service (the replicated application, such as the
-// KV server) that shares the node.
+// Package simhost is the system under test "raftsim": it runs raftsim's own raft.Node values as
+// nodes of the sim kernel, behind the seam of package sut. It gives each raft peer a simulated
+// disk (an append-only record log plus a snapshot file), carries raft messages over the
+// simulated network as bytes, drives the raft clock from a sim timer, and hands committed
+// entries, snapshots and confirmed reads to the sut.Service (the replicated application, such as
+// the KV server) that shares the node.
 //
 // A Server follows raft's host contract for every Ready: persist, fsync if MustSync, send,
-// install/apply, Advance. It reports what it persists and applies to an optional Observer (the
+// install/apply, Advance. It reports what it persists and applies to the sut.Observer (the
 // online safety monitor), so that invariants are checked against what really reached the disk
-// and the state machine, not against what raft believes.
+// and the state machine, not against what raft believes. The planted raft bugs of raftsim
+// (sut.Config.Bug) are raft's.
 package simhost
 
 import (
@@ -15,89 +17,41 @@ import (
 
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
-// TagRaft is the first byte of every payload that carries a raft message. Payloads with any
-// other first byte belong to the Service (simhost never sends them itself).
-const TagRaft byte = 'R'
+// Name is the SUT name of this host.
+const Name = sut.DefaultName
 
-// Observer is told what each raft node persists and applies, in the order it happens. The
-// online safety monitor (checker/monitor.Monitor) implements it; simhost declares it so that
-// it does not import the monitor. Node ids are sim node ids (= raft ids).
-type Observer interface {
-	SetNow(ns int64)
-	// Restarted: a new incarnation starts; the host then reports its recovered log.
-	Restarted(node int)
-	LogTruncated(node int, fromIndex uint64)
-	LogAppended(node int, index, term, digest uint64)
-	SnapshotInstalled(node int, index, term uint64)
-	BecameLeader(node int, term uint64)
-	// PersistedTerm: the term is now durable (synced).
-	PersistedTerm(node int, term uint64)
-	Committed(node int, commitIndex uint64)
-	Applied(node int, index, term, digest uint64)
+func init() {
+	sut.Register(&sut.SUT{
+		Name:        Name,
+		Description: "raftsim's own raft (6.5840 lineage, PreVote, CheckQuorum, ReadIndex), the default",
+		Bugs:        plantedBugs,
+		NewServer:   func(cfg sut.Config) sut.Server { return newServer(cfg) },
+		Describe:    Describe,
+	})
+}
+
+// plantedBugs are raft's planted bugs (raft.Bug), with what the faulty code does.
+var plantedBugs = []sut.Bug{
+	{Name: "vote-no-persist", Description: "raft: grants a vote without persisting currentTerm/votedFor first"},
+	{Name: "vote-no-log-check", Description: "raft: grants a vote without the up-to-date-log check"},
+	{Name: "vote-twice", Description: "raft: clears votedFor on step-down, so it can vote twice in one term"},
+	{Name: "truncate-always", Description: "raft: follower truncates its log on every AppendEntries, even when entries match"},
+	{Name: "commit-old-term", Description: "raft: leader commits an entry of an earlier term by counting replicas (Figure 8)"},
+	{Name: "commit-no-min", Description: "raft: follower sets commitIndex = leaderCommit"},
+	{Name: "match-from-current", Description: "raft: leader sets matchIndex from its current log length, not from the acknowledged request"},
+	{Name: "ack-before-sync", Description: "raft: follower acknowledges AppendEntries before the entries are synced to disk"},
+	{Name: "snapshot-offset", Description: "raft: off-by-one converting log index to slice offset after a snapshot"},
 }
 
 // EntryDigest is the digest of an entry reported to the Observer: FNV-1a 64 of the entry type
 // byte followed by the data.
 func EntryDigest(e *raft.Entry) uint64 { return entryDigest(e) }
 
-// Service is the application replicated by raft on one node (one incarnation: a new Service
-// is built at every start). Its methods are called by the Server; it acts through the Server's
-// methods (Propose, ReadIndex, Compact, Send, SetTimer...).
-type Service interface {
-	// Restore loads a snapshot: at start (nil when there is none) and when the leader sends one.
-	Restore(snapshot []byte)
-	// Apply applies a committed entry; entries come in index order, each exactly once per
-	// incarnation after the snapshot the service restored. EntryNoop entries are applied too
-	// (they occupy an index). e.Data belongs to raft: copy what must be kept.
-	Apply(e raft.Entry)
-	// ReadReady: the read started with Server.ReadIndex(ctx) may now be served from the local
-	// state (everything up to its read index has been applied).
-	ReadReady(ctx uint64)
-	// HandleMessage receives a payload whose first byte is not TagRaft.
-	HandleMessage(from sim.NodeID, payload []byte)
-	// Timer: a timer set with Server.SetTimer fired.
-	Timer(tag uint64)
-	// Snapshot returns the service state at the last applied entry, for compaction.
-	Snapshot() []byte
-}
-
-// Config configures every Server of a cluster.
-type Config struct {
-	// Peers are the sim node ids of the raft servers; raft id == sim node id.
-	Peers []sim.NodeID
-	// Raft timing. TickInterval is the period of raft's logical clock (default 10ms).
-	// ElectionTicks (default 15) and HeartbeatTicks (default 1) give election timeouts of
-	// 150-300ms and heartbeats every 10ms. 6.5840's limit of 10 heartbeats per second is a
-	// real-time RPC budget that does not apply to a simulated network; frequent heartbeats
-	// keep virtual failover times short and replication prompt.
-	ElectionTicks, HeartbeatTicks int
-	TickInterval                  sim.Time
-	// PreVote and CheckQuorum are on unless disabled.
-	DisablePreVote, DisableCheckQuorum bool
-	// Raft limits passed through (0 = raft's defaults).
-	MaxEntriesPerMsg, MaxInflightMsgs, MaxUncommittedEntries int
-	// Bug switches on one planted raft bug.
-	Bug raft.Bug
-	// MaxRaftStateBytes: when the raft log file grows past it, the Server asks the Service
-	// for a snapshot and compacts the log up to the last applied entry. <= 0 (6.5840's -1):
-	// never.
-	MaxRaftStateBytes int
-	// Observer, when set, is told what every node persists and applies.
-	Observer Observer
-	// Clock is the global virtual clock (the run's Sim.Now) used to timestamp Observer
-	// reports; nodes' own clocks may be skewed. Nil: the node's local clock.
-	Clock func() sim.Time
-	// NewService builds the Service of one incarnation (required).
-	NewService func(host *Server) Service
-}
-
-// Defaults for zero Config fields.
+// Limits of one Server.
 const (
-	DefaultTickInterval   = 10 * sim.Millisecond
-	DefaultElectionTicks  = 15
-	DefaultHeartbeatTicks = 1
 	// maxReadyRounds bounds the Ready loop after one input; raft hands out at most 4096
 	// committed entries per Ready, so a long catch-up takes several rounds, but an endless
 	// loop is a bug.
@@ -109,50 +63,18 @@ const (
 	tickTag = 1 << 63
 )
 
-func (c Config) withDefaults() Config {
-	if c.TickInterval == 0 {
-		c.TickInterval = DefaultTickInterval
-	}
-	if c.ElectionTicks == 0 {
-		c.ElectionTicks = DefaultElectionTicks
-	}
-	if c.HeartbeatTicks == 0 {
-		c.HeartbeatTicks = DefaultHeartbeatTicks
-	}
-	return c
-}
-
-// Validate reports a configuration that cannot run.
-func (c Config) Validate() error {
-	c = c.withDefaults()
-	switch {
-	case len(c.Peers) == 0:
-		return fmt.Errorf("simhost: Config.Peers is empty")
-	case c.TickInterval < 0:
-		return fmt.Errorf("simhost: Config.TickInterval = %v, want > 0", c.TickInterval)
-	case c.HeartbeatTicks <= 0 || c.ElectionTicks <= c.HeartbeatTicks:
-		return fmt.Errorf("simhost: need 0 < HeartbeatTicks (%d) < ElectionTicks (%d)", c.HeartbeatTicks, c.ElectionTicks)
-	case c.NewService == nil:
-		return fmt.Errorf("simhost: Config.NewService is nil (use a LogRecorder's Service for raft-only runs)")
-	}
-	seen := make(map[sim.NodeID]bool, len(c.Peers))
-	for _, p := range c.Peers {
-		if p < 0 || seen[p] {
-			return fmt.Errorf("simhost: Config.Peers %v has a negative or duplicate id", c.Peers)
-		}
-		seen[p] = true
-	}
-	return nil
-}
-
-// Factory returns a sim.Factory building a fresh Server per incarnation. It panics on an
-// invalid configuration.
-func (c Config) Factory() sim.Factory {
-	if err := c.Validate(); err != nil {
+// Factory returns a sim.Factory building a fresh Server per incarnation, for tests that use the
+// host directly. It panics on an invalid configuration.
+func Factory(cfg sut.Config) sim.Factory {
+	s, err := sut.Lookup(Name)
+	if err != nil {
 		panic(err)
 	}
-	c = c.withDefaults()
-	return func(id sim.NodeID) sim.Node { return newServer(c) }
+	f, err := s.Factory(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return func(id sim.NodeID) sim.Node { return f(id) }
 }
 
 // Stats counts what one Server incarnation did.
@@ -172,13 +94,14 @@ type Stats struct {
 
 // Server is one raft peer as a sim.Node (one incarnation). Build it through Config.Factory.
 type Server struct {
-	cfg     Config
+	cfg     sut.Config
+	bug     raft.Bug
 	env     *sim.Env
 	id      sim.NodeID
 	node    *raft.Node
 	store   storage
-	service Service
-	obs     Observer
+	service sut.Service
+	obs     sut.Observer
 
 	sendBuf []byte
 	// applied is the index of the last entry applied or covered by the restored snapshot.
@@ -192,9 +115,10 @@ type Server struct {
 	compactAsked bool
 
 	processing bool
-	// tracedRole and tracedTerm are what the trace last said about this node's role.
-	tracedRole raft.Role
-	tracedTerm uint64
+	// notedRole and notedTerm are what the observer and the trace last heard of this node's
+	// role.
+	notedRole raft.Role
+	notedTerm uint64
 	// Observer bookkeeping: what was last reported, so that reports only go forward.
 	leaderTerm  uint64
 	durableTerm uint64
@@ -202,7 +126,13 @@ type Server struct {
 	stats       Stats
 }
 
-func newServer(cfg Config) *Server { return &Server{cfg: cfg, obs: cfg.Observer} }
+func newServer(cfg sut.Config) *Server {
+	bug, ok := raft.ParseBug(cfg.Bug)
+	if !ok {
+		panic(fmt.Sprintf("simhost: unknown raft bug %q", cfg.Bug))
+	}
+	return &Server{cfg: cfg, bug: bug, obs: cfg.Observer}
+}
 
 // Start recovers the node from its disk and starts raft.
 func (s *Server) Start(env *sim.Env) {
@@ -230,7 +160,7 @@ func (s *Server) Start(env *sim.Env) {
 		MaxInflightMsgs:       s.cfg.MaxInflightMsgs,
 		MaxUncommittedEntries: s.cfg.MaxUncommittedEntries,
 		Rand:                  env.Rand(),
-		Bug:                   s.cfg.Bug,
+		Bug:                   s.bug,
 	}, p)
 	if s.obs != nil {
 		s.setNow()
@@ -257,7 +187,7 @@ func (s *Server) Start(env *sim.Env) {
 
 // Receive steps raft messages and hands every other payload to the service.
 func (s *Server) Receive(from sim.NodeID, payload []byte) {
-	if len(payload) == 0 || payload[0] != TagRaft {
+	if len(payload) == 0 || payload[0] != sut.TagConsensus {
 		s.service.HandleMessage(from, payload)
 		return
 	}
@@ -309,17 +239,25 @@ func (s *Server) process() {
 		s.node.Advance()
 	}
 	s.processing = false
-	if s.env.Tracing() {
-		s.traceRole()
+	if s.obs != nil || s.env.Tracing() {
+		s.noteRole()
 	}
 }
 
-// traceRole notes role and term changes in the trace: elections and step-downs (CheckQuorum,
-// a lost pre-vote) are what a reader of a failing run looks for first.
-func (s *Server) traceRole() {
+// noteRole reports role and term changes to the observer and notes them in the trace:
+// elections and step-downs (CheckQuorum, a lost pre-vote) are what a reader of a failing run
+// looks for first.
+func (s *Server) noteRole() {
 	st := s.node.Status()
-	if st.Role != s.tracedRole || st.Term != s.tracedTerm {
-		s.tracedRole, s.tracedTerm = st.Role, st.Term
+	if st.Role == s.notedRole && st.Term == s.notedTerm {
+		return
+	}
+	s.notedRole, s.notedTerm = st.Role, st.Term
+	if s.obs != nil {
+		s.setNow()
+		s.obs.RoleChanged(int(s.id), roleOf(st.Role), st.Term)
+	}
+	if s.env.Tracing() {
 		s.env.Logf("raft: %v in term %d (leader %d)", st.Role, st.Term, st.Lead)
 	}
 }
@@ -357,7 +295,7 @@ func (s *Server) handleReady(rd *raft.Ready) {
 	// 3. Send.
 	for i := range rd.Messages {
 		m := &rd.Messages[i]
-		s.sendBuf = m.MarshalTo(append(s.sendBuf[:0], TagRaft))
+		s.sendBuf = m.MarshalTo(append(s.sendBuf[:0], sut.TagConsensus))
 		s.env.Send(sim.NodeID(m.To), s.sendBuf)
 		s.stats.MessagesSent++
 	}
@@ -377,7 +315,7 @@ func (s *Server) handleReady(rd *raft.Ready) {
 			panic(fmt.Sprintf("simhost: node %d: raft hands out entry %d to apply after %d", s.id, e.Index, s.applied))
 		}
 		s.applied = e.Index // before Apply, so that the service may Compact at e.Index
-		s.service.Apply(*e)
+		s.service.Apply(sut.Entry{Index: e.Index, Term: e.Term, Data: e.Data})
 		s.stats.EntriesApplied++
 		if s.obs != nil {
 			// Hashed from the entry applied, not taken from the persisted copy: a raft that
@@ -462,10 +400,10 @@ func (s *Server) Peers() []sim.NodeID { return s.cfg.Peers }
 // Now returns the node's local clock.
 func (s *Server) Now() sim.Time { return s.env.Now() }
 
-// Send sends a service payload; its first byte must not be TagRaft.
+// Send sends a service payload; its first byte must not be sut.TagConsensus.
 func (s *Server) Send(to sim.NodeID, payload []byte) {
-	if len(payload) == 0 || payload[0] == TagRaft {
-		panic(fmt.Sprintf("simhost: node %d: service payloads must start with a tag other than %q", s.id, TagRaft))
+	if len(payload) == 0 || payload[0] == sut.TagConsensus {
+		panic(fmt.Sprintf("simhost: node %d: service payloads must start with a tag other than %q", s.id, sut.TagConsensus))
 	}
 	s.env.Send(to, payload)
 }
@@ -524,8 +462,28 @@ func (s *Server) Compact(index uint64, data []byte) {
 	s.process()
 }
 
-// Status returns raft's status.
-func (s *Server) Status() raft.Status { return s.node.Status() }
+// Status returns the node's status as the seam reports it.
+func (s *Server) Status() sut.Status {
+	st := s.node.Status()
+	return sut.Status{Role: roleOf(st.Role), Term: st.Term, Lead: sim.NodeID(st.Lead), Commit: st.Commit, Applied: s.applied}
+}
+
+// RaftStatus returns raft's own status (raftsim-specific tests and scripts).
+func (s *Server) RaftStatus() raft.Status { return s.node.Status() }
+
+func roleOf(r raft.Role) sut.Role {
+	switch r {
+	case raft.Follower:
+		return sut.Follower
+	case raft.PreCandidate:
+		return sut.PreCandidate
+	case raft.Candidate:
+		return sut.Candidate
+	case raft.Leader:
+		return sut.Leader
+	}
+	panic(fmt.Sprintf("simhost: raft role %v has no seam role", r))
+}
 
 // Applied returns the index of the last entry applied (or covered by the loaded snapshot).
 func (s *Server) Applied() uint64 { return s.applied }
@@ -537,4 +495,4 @@ func (s *Server) RaftStateBytes() int { return s.store.logBytes }
 func (s *Server) Stats() Stats { return s.stats }
 
 // Service returns the Service of this incarnation (for inspection by tests and harnesses).
-func (s *Server) Service() Service { return s.service }
+func (s *Server) Service() sut.Service { return s.service }

@@ -80,6 +80,8 @@ type run struct {
 	result  *Result
 	servers []sut.Server // the live incarnation of each consensus server (nil while down)
 	opts    Options
+	// listeners hear the servers' reports after the monitor (added before addServers).
+	listeners []sut.Observer
 }
 
 func newRun(scenario string, seed uint64, target *sut.SUT, bug Bug, nodes int, net sim.NetworkConfig, maxTime sim.Time, opts Options, onSend func(from, to sim.NodeID, payload []byte)) *run {
@@ -105,7 +107,7 @@ func newRun(scenario string, seed uint64, target *sut.SUT, bug Bug, nodes int, n
 // addServers registers the consensus servers as nodes 0..n-1, running the run's SUT.
 func (r *run) addServers(n int, cfg sut.Config) {
 	cfg.Peers = serverIDs(n)
-	cfg.Observer = r.monitor
+	cfg.Observer = sut.Tee(append([]sut.Observer{r.monitor}, r.listeners...)...)
 	cfg.Clock = r.sim.Now
 	factory, err := r.sut.Factory(cfg)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/raftsim/raftsim/sut"
+	"github.com/raftsim/raftsim/sut/hostkit"
 	"github.com/raftsim/raftsim/sut/logapp"
 )
 
@@ -344,8 +345,8 @@ func TestRecoverFromGarbageTail(t *testing.T) {
 	victim := (l + 1) % 3
 	c.s.Crash(sim.NodeID(victim))
 	disk := c.s.NodeDisk(sim.NodeID(victim))
-	before := disk.Size(logFileName)
-	disk.Append(logFileName, []byte("\x10\x00\x00\x00\xde\xad\xbe\xefhalf-written rec"))
+	before := disk.Size(hostkit.LogFile)
+	disk.Append(hostkit.LogFile, []byte("\x10\x00\x00\x00\xde\xad\xbe\xefhalf-written rec"))
 	disk.Sync()
 	c.s.Restart(sim.NodeID(victim))
 	c.run(sim.Millisecond)
@@ -353,7 +354,7 @@ func TestRecoverFromGarbageTail(t *testing.T) {
 	if st.DiscardedBytes == 0 || st.RecoveredEntries < 5 {
 		t.Fatalf("restart over a garbage tail: discarded %d bytes, recovered %d entries", st.DiscardedBytes, st.RecoveredEntries)
 	}
-	if got := disk.Size(logFileName); got != before {
+	if got := disk.Size(hostkit.LogFile); got != before {
 		t.Fatalf("log file is %d bytes after recovery, want the %d valid bytes", got, before)
 	}
 	c.one("after-garbage", 3, true)

@@ -18,6 +18,7 @@ import (
 	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 	"github.com/raftsim/raftsim/sut"
+	"github.com/raftsim/raftsim/sut/hostkit"
 )
 
 // Name is the SUT name of this host.
@@ -46,9 +47,10 @@ var plantedBugs = []sut.Bug{
 	{Name: "snapshot-offset", Description: "raft: off-by-one converting log index to slice offset after a snapshot"},
 }
 
-// EntryDigest is the digest of an entry reported to the Observer: FNV-1a 64 of the entry type
-// byte followed by the data.
-func EntryDigest(e *raft.Entry) uint64 { return entryDigest(e) }
+// entryDigest is the digest of an entry reported to the Observer (hostkit.EntryDigest).
+func entryDigest(e *raft.Entry) uint64 {
+	return hostkit.EntryDigest(&hostkit.Entry{Type: uint8(e.Type), Data: e.Data})
+}
 
 // Limits of one Server.
 const (
@@ -94,14 +96,16 @@ type Stats struct {
 
 // Server is one raft peer as a sim.Node (one incarnation). Build it through Config.Factory.
 type Server struct {
-	cfg     sut.Config
-	bug     raft.Bug
-	env     *sim.Env
-	id      sim.NodeID
-	node    *raft.Node
-	store   storage
-	service sut.Service
-	obs     sut.Observer
+	cfg   sut.Config
+	bug   raft.Bug
+	env   *sim.Env
+	id    sim.NodeID
+	node  *raft.Node
+	store hostkit.Storage
+	// persistEntries is the reused buffer of a Ready's entries in hostkit's form.
+	persistEntries []hostkit.Entry
+	service        sut.Service
+	obs            sut.Observer
 
 	sendBuf []byte
 	// applied is the index of the last entry applied or covered by the restored snapshot.
@@ -138,12 +142,12 @@ func newServer(cfg sut.Config) *Server {
 func (s *Server) Start(env *sim.Env) {
 	s.env = env
 	s.id = env.ID()
-	p, rp := s.store.load(env.Disk(), s.obs != nil)
-	s.stats.RecoveredBytes = int64(rp.validBytes)
-	s.stats.DiscardedBytes = int64(rp.garbageBytes)
+	p, rp := s.store.Load(env.Disk(), s.obs != nil)
+	s.stats.RecoveredBytes = int64(rp.ValidBytes)
+	s.stats.DiscardedBytes = int64(rp.GarbageBytes)
 	s.stats.RecoveredEntries = int64(len(p.Entries))
-	if rp.garbageBytes > 0 && env.Tracing() {
-		env.Logf("simhost: dropped a %d-byte bad tail of %s after %d valid records", rp.garbageBytes, logFileName, rp.records)
+	if rp.GarbageBytes > 0 && env.Tracing() {
+		env.Logf("simhost: dropped a %d-byte bad tail of the raft log after %d valid records", rp.GarbageBytes, rp.Records)
 	}
 	peers := make([]int, len(s.cfg.Peers))
 	for i, p := range s.cfg.Peers {
@@ -161,21 +165,10 @@ func (s *Server) Start(env *sim.Env) {
 		MaxUncommittedEntries: s.cfg.MaxUncommittedEntries,
 		Rand:                  env.Rand(),
 		Bug:                   s.bug,
-	}, p)
+	}, raftPersisted(&p))
 	if s.obs != nil {
 		s.setNow()
-		node := int(s.id)
-		s.obs.Restarted(node)
-		if p.Snapshot.Index > 0 {
-			s.obs.SnapshotInstalled(node, p.Snapshot.Index, p.Snapshot.Term)
-		}
-		for i := range p.Entries {
-			m := s.store.log[i]
-			s.obs.LogAppended(node, p.Entries[i].Index, m.term, m.digest)
-		}
-		if p.HardState.Term > 0 {
-			s.obs.PersistedTerm(node, p.HardState.Term)
-		}
+		s.store.ReportRecovered(s.obs, int(s.id), &p)
 	}
 	s.durableTerm = p.HardState.Term
 	s.applied = p.Snapshot.Index
@@ -269,18 +262,20 @@ func (s *Server) handleReady(rd *raft.Ready) {
 		s.setNow()
 	}
 	// 1. Persist.
-	ch := s.store.persist(rd)
+	prd := s.persistReady(rd)
+	ch := s.store.Persist(&prd)
 	if s.obs != nil {
-		s.reportLog(node, rd, ch)
+		s.store.ReportPersisted(s.obs, node, &prd, ch)
 	}
 	// 2. Sync.
 	if rd.MustSync {
-		s.store.disk.Sync()
+		s.store.Sync()
 		s.stats.Syncs++
-		if s.obs != nil && s.store.hardState.Term > s.durableTerm {
-			s.obs.PersistedTerm(node, s.store.hardState.Term)
+		term := s.store.HardState().Term
+		if s.obs != nil && term > s.durableTerm {
+			s.obs.PersistedTerm(node, term)
 		}
-		s.durableTerm = max(s.durableTerm, s.store.hardState.Term)
+		s.durableTerm = max(s.durableTerm, term)
 	}
 	if s.obs != nil {
 		if rd.HardStateChanged && rd.HardState.Commit > s.commitIndex {
@@ -334,37 +329,48 @@ func (s *Server) handleReady(rd *raft.Ready) {
 	}
 	// Size policy: compact once the log file outgrows the limit and there is something new
 	// to compact.
-	if s.cfg.MaxRaftStateBytes > 0 && s.store.logBytes > s.cfg.MaxRaftStateBytes &&
-		s.applied > s.store.baseIndex && !s.compactAsked {
+	if s.cfg.MaxRaftStateBytes > 0 && s.store.LogBytes() > s.cfg.MaxRaftStateBytes &&
+		s.applied > s.store.BaseIndex() && !s.compactAsked {
 		s.Compact(s.applied, s.service.Snapshot())
 	}
 	// Dead records: rewrite the file compactly, unless a compaction (which replaces the file
 	// anyway) is about to happen. An unsynced rewrite is safe: a crash reverts the file to its
 	// last synced version.
-	if !s.compactAsked && s.store.needsRewrite() {
-		s.store.rewrite()
+	if !s.compactAsked && s.store.NeedsRewrite() {
+		s.store.Rewrite()
 	}
-	s.stats.LogRewrites = int64(s.store.rewrites)
+	s.stats.LogRewrites = int64(s.store.Rewrites())
 }
 
-// reportLog tells the observer how the persisted log changed.
-func (s *Server) reportLog(node int, rd *raft.Ready, ch logChange) {
-	if snap := rd.Snapshot; snap != nil {
-		if ch.truncatedFrom != 0 && ch.truncatedFrom <= snap.Index {
-			s.obs.LogTruncated(node, ch.truncatedFrom) // the whole old log went, then the snapshot
-			ch.truncatedFrom = 0
-		}
-		s.obs.SnapshotInstalled(node, snap.Index, snap.Term)
+// persistReady is what rd asks to persist, in hostkit's form (the entries slice is reused).
+func (s *Server) persistReady(rd *raft.Ready) hostkit.Ready {
+	s.persistEntries = s.persistEntries[:0]
+	for i := range rd.Entries {
+		e := &rd.Entries[i]
+		s.persistEntries = append(s.persistEntries, hostkit.Entry{Index: e.Index, Term: e.Term, Type: uint8(e.Type), Data: e.Data})
 	}
-	if ch.truncatedFrom != 0 {
-		s.obs.LogTruncated(node, ch.truncatedFrom)
+	prd := hostkit.Ready{
+		HardState:        hostkit.HardState{Term: rd.HardState.Term, Vote: int64(rd.HardState.Vote), Commit: rd.HardState.Commit},
+		HardStateChanged: rd.HardStateChanged,
+		Entries:          s.persistEntries,
 	}
-	if ch.appendedFrom != 0 {
-		for i := ch.appendedFrom; i <= s.store.lastIndex(); i++ {
-			m := s.store.meta(i)
-			s.obs.LogAppended(node, i, m.term, m.digest)
-		}
+	if rd.Snapshot != nil {
+		prd.Snapshot = &hostkit.Snapshot{Index: rd.Snapshot.Index, Term: rd.Snapshot.Term, Data: rd.Snapshot.Data}
 	}
+	return prd
+}
+
+// raftPersisted is a recovered disk in raft's form.
+func raftPersisted(p *hostkit.Persisted) raft.Persisted {
+	out := raft.Persisted{
+		HardState: raft.HardState{Term: p.HardState.Term, Vote: int(p.HardState.Vote), Commit: p.HardState.Commit},
+		Snapshot:  raft.Snapshot{Index: p.Snapshot.Index, Term: p.Snapshot.Term, Data: p.Snapshot.Data},
+		Entries:   make([]raft.Entry, len(p.Entries)),
+	}
+	for i, e := range p.Entries {
+		out.Entries[i] = raft.Entry{Index: e.Index, Term: e.Term, Type: raft.EntryType(e.Type), Data: e.Data}
+	}
+	return out
 }
 
 // releaseReads serves, in arrival order, the confirmed reads whose index is applied.
@@ -455,7 +461,7 @@ func (s *Server) Compact(index uint64, data []byte) {
 	if index > s.applied {
 		panic(fmt.Sprintf("simhost: node %d: Compact(%d) beyond the applied index %d", s.id, index, s.applied))
 	}
-	if index <= s.store.baseIndex || (s.compactAsked && index <= s.compactIndex) {
+	if index <= s.store.BaseIndex() || (s.compactAsked && index <= s.compactIndex) {
 		return
 	}
 	s.compactIndex, s.compactData, s.compactAsked = index, data, true
@@ -489,7 +495,7 @@ func roleOf(r raft.Role) sut.Role {
 func (s *Server) Applied() uint64 { return s.applied }
 
 // RaftStateBytes returns the size of the raft log file.
-func (s *Server) RaftStateBytes() int { return s.store.logBytes }
+func (s *Server) RaftStateBytes() int { return s.store.LogBytes() }
 
 // Stats returns this incarnation's counters.
 func (s *Server) Stats() Stats { return s.stats }

@@ -1,13 +1,53 @@
-package simhost
+// Package hostkit holds what every host of package sut needs besides its library: durable
+// storage of a Raft log on the node's simulated disk (Storage), and the reports of what
+// reached that disk to the sut.Observer. Its types are the library-neutral shape of Raft's
+// persistent state; a host converts its library's types to them.
+package hostkit
 
 import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 
-	"github.com/raftsim/raftsim/raft"
 	"github.com/raftsim/raftsim/sim"
 )
+
+// Entry is a log entry as persisted. Type is the library's entry type, stored as one byte.
+type Entry struct {
+	Index, Term uint64
+	Type        uint8
+	Data        []byte
+}
+
+// HardState is Raft's persistent per-server state. Vote is the voted-for node id, -1 for none.
+type HardState struct {
+	Term   uint64
+	Vote   int64
+	Commit uint64
+}
+
+// Snapshot is the service state up to and including Index, whose entry had term Term.
+type Snapshot struct {
+	Index, Term uint64
+	Data        []byte
+}
+
+// Persisted is what a disk recovers to.
+type Persisted struct {
+	HardState HardState
+	Snapshot  Snapshot // Index 0: none
+	Entries   []Entry  // entries Snapshot.Index+1 onwards
+}
+
+// Ready is what one round of a library asks to persist: the snapshot first (the log is cut to
+// it), then the entries (the log is cut from the first one's index, then they are appended),
+// then the hard state.
+type Ready struct {
+	HardState        HardState
+	HardStateChanged bool
+	Entries          []Entry
+	Snapshot         *Snapshot
+}
 
 // On-disk format.
 //
@@ -38,8 +78,8 @@ import (
 // before is dead; without snapshots the file is rewritten compactly when dead records (cut
 // entries, old hard states) make it more than twice its compact size.
 const (
-	logFileName      = "raft.log"
-	snapshotFileName = "snapshot"
+	LogFile      = "raft.log"
+	SnapshotFile = "snapshot"
 
 	recordHeaderBytes = 8
 	recHardState      = 'H'
@@ -66,14 +106,14 @@ func beginRecord(buf []byte, typ byte) ([]byte, int) {
 func endRecord(buf []byte, start int) []byte {
 	payload := buf[start+recordHeaderBytes:]
 	if len(payload) > maxRecordBytes {
-		panic(fmt.Sprintf("simhost: disk record of %d bytes exceeds the %d-byte limit", len(payload), maxRecordBytes))
+		panic(fmt.Sprintf("hostkit: disk record of %d bytes exceeds the %d-byte limit", len(payload), maxRecordBytes))
 	}
 	binary.LittleEndian.PutUint32(buf[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(payload, crcTable))
 	return buf
 }
 
-func appendHardStateRecord(buf []byte, hs raft.HardState) []byte {
+func appendHardStateRecord(buf []byte, hs HardState) []byte {
 	buf, start := beginRecord(buf, recHardState)
 	buf = binary.AppendUvarint(buf, hs.Term)
 	buf = binary.AppendVarint(buf, int64(hs.Vote))
@@ -81,18 +121,18 @@ func appendHardStateRecord(buf []byte, hs raft.HardState) []byte {
 	return endRecord(buf, start)
 }
 
-func appendEntriesRecord(buf []byte, entries []raft.Entry) []byte {
+func appendEntriesRecord(buf []byte, entries []Entry) []byte {
 	buf, start := beginRecord(buf, recEntries)
 	buf = binary.AppendUvarint(buf, entries[0].Index)
 	buf = binary.AppendUvarint(buf, uint64(len(entries)))
 	for i := range entries {
 		e := &entries[i]
 		if e.Index != entries[0].Index+uint64(i) {
-			panic(fmt.Sprintf("simhost: raft asked to persist non-contiguous entries: index %d at position %d after first index %d",
+			panic(fmt.Sprintf("hostkit: raft asked to persist non-contiguous entries: index %d at position %d after first index %d",
 				e.Index, i, entries[0].Index))
 		}
 		buf = binary.AppendUvarint(buf, e.Term)
-		buf = append(buf, byte(e.Type))
+		buf = append(buf, e.Type)
 		buf = binary.AppendUvarint(buf, uint64(len(e.Data)))
 		buf = append(buf, e.Data...)
 	}
@@ -106,7 +146,7 @@ func appendSnapshotBaseRecord(buf []byte, index, term uint64) []byte {
 	return endRecord(buf, start)
 }
 
-func encodeSnapshotFile(snap *raft.Snapshot) []byte {
+func encodeSnapshotFile(snap *Snapshot) []byte {
 	buf := make([]byte, 0, recordHeaderBytes+1+2*binary.MaxVarintLen64+len(snap.Data))
 	buf, start := beginRecord(buf, recSnapshotFile)
 	buf = binary.AppendUvarint(buf, snap.Index)
@@ -140,7 +180,7 @@ type fieldReader struct {
 }
 
 func (r *fieldReader) bad(field string) {
-	panic(fmt.Sprintf("simhost: %s record with a valid checksum has a malformed %s (disk format bug)", r.what, field))
+	panic(fmt.Sprintf("hostkit: %s record with a valid checksum has a malformed %s (disk format bug)", r.what, field))
 }
 
 func (r *fieldReader) uvarint(field string) uint64 {
@@ -178,51 +218,51 @@ func (r *fieldReader) done() {
 
 // decodeSnapshotFile returns the snapshot stored in the "snapshot" file (Index 0: none). A file
 // that fails its checksum means the disk lost a synced write: it panics.
-func decodeSnapshotFile(b []byte) raft.Snapshot {
+func decodeSnapshotFile(b []byte) Snapshot {
 	if len(b) == 0 {
-		return raft.Snapshot{}
+		return Snapshot{}
 	}
 	typ, body, size, ok := nextRecord(b)
 	if !ok || typ != recSnapshotFile || size != len(b) {
-		panic(fmt.Sprintf("simhost: the snapshot file (%d bytes) is corrupt; it is written whole and synced before anything refers to it", len(b)))
+		panic(fmt.Sprintf("hostkit: the snapshot file (%d bytes) is corrupt; it is written whole and synced before anything refers to it", len(b)))
 	}
 	r := fieldReader{b: body, what: "snapshot file"}
-	var snap raft.Snapshot
+	var snap Snapshot
 	snap.Index = r.uvarint("index")
 	snap.Term = r.uvarint("term")
 	snap.Data = append([]byte(nil), r.b...)
 	return snap
 }
 
-// replayed is the raft log state a log file replays to.
-type replayed struct {
-	hardState           raft.HardState
+// Recovery is the raft log state a log file replays to.
+type Recovery struct {
+	hardState           HardState
 	baseIndex, baseTerm uint64
-	entries             []raft.Entry
+	entries             []Entry
 	// validBytes is the length of the file's valid prefix; garbageBytes what follows it.
-	validBytes, garbageBytes int
-	records                  int
+	ValidBytes, GarbageBytes int
+	Records                  int
 }
 
 // replayLog replays the records of a log file up to the first bad one. Entry data is copied
 // when copyData (raft keeps it), and aliases logBytes otherwise.
-func replayLog(logBytes []byte, copyData bool) replayed {
-	var rp replayed
+func replayLog(logBytes []byte, copyData bool) Recovery {
+	var rp Recovery
 	rp.hardState.Vote = -1
-	entries := []raft.Entry(nil)
+	entries := []Entry(nil)
 	off := 0
 	for off < len(logBytes) {
 		typ, body, size, ok := nextRecord(logBytes[off:])
 		if !ok {
 			break
 		}
-		rp.records++
+		rp.Records++
 		r := fieldReader{b: body}
 		switch typ {
 		case recHardState:
 			r.what = "hard state"
 			rp.hardState.Term = r.uvarint("term")
-			rp.hardState.Vote = int(r.varint("vote"))
+			rp.hardState.Vote = r.varint("vote")
 			rp.hardState.Commit = r.uvarint("commit")
 		case recEntries:
 			r.what = "entries"
@@ -230,55 +270,55 @@ func replayLog(logBytes []byte, copyData bool) replayed {
 			count := r.uvarint("count")
 			last := rp.baseIndex + uint64(len(entries))
 			if first <= rp.baseIndex || first > last+1 || count == 0 {
-				panic(fmt.Sprintf("simhost: entries record at byte %d starts at index %d with %d entries, but the log holds (%d, %d] (the log would have a hole or rewrite its snapshot)",
+				panic(fmt.Sprintf("hostkit: entries record at byte %d starts at index %d with %d entries, but the log holds (%d, %d] (the log would have a hole or rewrite its snapshot)",
 					off, first, count, rp.baseIndex, last))
 			}
 			entries = entries[:first-rp.baseIndex-1]
 			for i := uint64(0); i < count; i++ {
 				term := r.uvarint("entry term")
-				typ := raft.EntryType(r.bytes(1, "entry type")[0])
+				typ := r.bytes(1, "entry type")[0]
 				data := r.bytes(r.uvarint("entry length"), "entry data")
 				if len(data) == 0 {
 					data = nil
 				} else if copyData {
 					data = append([]byte(nil), data...)
 				}
-				entries = append(entries, raft.Entry{Term: term, Index: first + i, Type: typ, Data: data})
+				entries = append(entries, Entry{Term: term, Index: first + i, Type: typ, Data: data})
 			}
 		case recSnapshotBase:
 			r.what = "snapshot base"
 			index := r.uvarint("index")
 			term := r.uvarint("term")
 			if index <= rp.baseIndex {
-				panic(fmt.Sprintf("simhost: snapshot base record at byte %d does not move the base forward (%d to %d)", off, rp.baseIndex, index))
+				panic(fmt.Sprintf("hostkit: snapshot base record at byte %d does not move the base forward (%d to %d)", off, rp.baseIndex, index))
 			}
 			entries = entries[:0]
 			rp.baseIndex, rp.baseTerm = index, term
 		default:
-			panic(fmt.Sprintf("simhost: record of unknown type %q at byte %d of the log", typ, off))
+			panic(fmt.Sprintf("hostkit: record of unknown type %q at byte %d of the log", typ, off))
 		}
 		r.done()
 		off += size
 	}
 	rp.entries = entries
-	rp.validBytes = off
-	rp.garbageBytes = len(logBytes) - off
+	rp.ValidBytes = off
+	rp.GarbageBytes = len(logBytes) - off
 	return rp
 }
 
 // recoverState rebuilds the durable raft state from the two files' contents.
-func recoverState(logBytes, snapBytes []byte) (raft.Persisted, replayed) {
+func recoverState(logBytes, snapBytes []byte) (Persisted, Recovery) {
 	rp := replayLog(logBytes, true)
 	snap := decodeSnapshotFile(snapBytes)
 	if snap.Index != rp.baseIndex || snap.Term != rp.baseTerm {
-		panic(fmt.Sprintf("simhost: the log's base is (index %d, term %d) but the snapshot file holds (index %d, term %d); the snapshot file is written before the record naming it and both become durable at the same Sync",
+		panic(fmt.Sprintf("hostkit: the log's base is (index %d, term %d) but the snapshot file holds (index %d, term %d); the snapshot file is written before the record naming it and both become durable at the same Sync",
 			rp.baseIndex, rp.baseTerm, snap.Index, snap.Term))
 	}
-	return raft.Persisted{HardState: rp.hardState, Snapshot: snap, Entries: rp.entries}, rp
+	return Persisted{HardState: rp.hardState, Snapshot: snap, Entries: rp.entries}, rp
 }
 
-// entryDigest is the digest the observer gets for an entry: FNV-1a 64 of its type byte and data.
-func entryDigest(e *raft.Entry) uint64 {
+// EntryDigest is the digest the observer gets for an entry: FNV-1a 64 of its type byte and data.
+func EntryDigest(e *Entry) uint64 {
 	const offset64, prime64 = 14695981039346656037, 1099511628211
 	h := uint64(offset64)
 	h ^= uint64(e.Type)
@@ -290,20 +330,20 @@ func entryDigest(e *raft.Entry) uint64 {
 	return h
 }
 
-// entryMeta is what the host remembers of a persisted entry.
-type entryMeta struct {
-	term, digest uint64
+// EntryMeta is what the host remembers of a persisted entry.
+type EntryMeta struct {
+	Term, Digest uint64
 }
 
-// storage writes a raft node's durable state and mirrors the persisted log: its base and the
+// Storage writes a raft node's durable state and mirrors the persisted log: its base and the
 // term and digest of every live entry (16 bytes per entry), so that it can report to the
 // observer exactly which entries a Ready cut and which it added.
-type storage struct {
+type Storage struct {
 	disk      *sim.Disk
-	hardState raft.HardState
+	hardState HardState
 	baseIndex uint64
 	baseTerm  uint64
-	log       []entryMeta // entries baseIndex+1 .. baseIndex+len(log)
+	log       []EntryMeta // entries baseIndex+1 .. baseIndex+len(log)
 	digests   bool        // compute entry digests (only an observer needs them)
 	// logBytes is the size of raft.log; compactBytes its size right after the last rewrite.
 	logBytes, compactBytes int
@@ -311,60 +351,61 @@ type storage struct {
 	rewrites               int
 }
 
-func (s *storage) lastIndex() uint64 { return s.baseIndex + uint64(len(s.log)) }
+// LastIndex is the index of the last persisted entry (the base index when there is none).
+func (s *Storage) LastIndex() uint64 { return s.baseIndex + uint64(len(s.log)) }
 
-// meta returns the mirror entry of index, which must be in (baseIndex, lastIndex].
-func (s *storage) meta(index uint64) entryMeta { return s.log[index-s.baseIndex-1] }
+// Meta returns the mirror entry of index, which must be in (baseIndex, lastIndex].
+func (s *Storage) Meta(index uint64) EntryMeta { return s.log[index-s.baseIndex-1] }
 
-// load reads the disk and returns the recovered state, after dropping a garbage tail from the
+// Load reads the disk and returns the recovered state, after dropping a garbage tail from the
 // log file (so that new records are not appended after it).
-func (s *storage) load(disk *sim.Disk, digests bool) (raft.Persisted, replayed) {
+func (s *Storage) Load(disk *sim.Disk, digests bool) (Persisted, Recovery) {
 	s.disk = disk
 	s.digests = digests
-	logBytes := disk.Read(logFileName)
-	p, rp := recoverState(logBytes, disk.Read(snapshotFileName))
+	logBytes := disk.Read(LogFile)
+	p, rp := recoverState(logBytes, disk.Read(SnapshotFile))
 	s.hardState = p.HardState
 	s.baseIndex, s.baseTerm = p.Snapshot.Index, p.Snapshot.Term
 	s.log = s.log[:0]
 	for i := range p.Entries {
 		s.log = append(s.log, s.metaOf(&p.Entries[i]))
 	}
-	s.logBytes = rp.validBytes
-	if rp.garbageBytes > 0 {
-		disk.Write(logFileName, logBytes[:rp.validBytes])
+	s.logBytes = rp.ValidBytes
+	if rp.GarbageBytes > 0 {
+		disk.Write(LogFile, logBytes[:rp.ValidBytes])
 		disk.Sync()
 	}
 	s.compactBytes = s.logBytes
 	return p, rp
 }
 
-func (s *storage) metaOf(e *raft.Entry) entryMeta {
-	m := entryMeta{term: e.Term}
+func (s *Storage) metaOf(e *Entry) EntryMeta {
+	m := EntryMeta{Term: e.Term}
 	if s.digests {
-		m.digest = entryDigest(e)
+		m.Digest = EntryDigest(e)
 	}
 	return m
 }
 
-// logChange says how a Ready changed the persisted log, for the observer: entries from
+// LogChange says how a Ready changed the persisted log, for the observer: entries from
 // truncatedFrom on were removed (0: none), entries from appendedFrom on are new (0: none).
 // With a snapshot, a cut at or below the snapshot index means the whole old log was dropped
 // (it did not hold the snapshot's last entry) and happened before the snapshot was installed;
 // a cut above it happened after.
-type logChange struct {
-	truncatedFrom, appendedFrom uint64
+type LogChange struct {
+	TruncatedFrom, AppendedFrom uint64
 }
 
-// persist writes what a Ready asks (snapshot, entries, hard state) without syncing.
-func (s *storage) persist(rd *raft.Ready) logChange {
-	var ch logChange
-	oldLast := s.lastIndex()
+// Persist writes what a Ready asks (snapshot, entries, hard state) without syncing.
+func (s *Storage) Persist(rd *Ready) LogChange {
+	var ch LogChange
+	oldLast := s.LastIndex()
 	if rd.Snapshot != nil {
 		ch = s.saveSnapshot(rd)
 	} else if len(rd.Entries) > 0 {
 		first := rd.Entries[0].Index
 		if first <= s.baseIndex || first > oldLast+1 {
-			panic(fmt.Sprintf("simhost: raft asked to persist entries from index %d, but the persisted log holds (%d, %d]: that would leave a hole or overwrite the snapshot",
+			panic(fmt.Sprintf("hostkit: raft asked to persist entries from index %d, but the persisted log holds (%d, %d]: that would leave a hole or overwrite the snapshot",
 				first, s.baseIndex, oldLast))
 		}
 		ch = s.mergeEntries(first, rd.Entries, oldLast)
@@ -387,33 +428,33 @@ func (s *storage) persist(rd *raft.Ready) logChange {
 // mergeEntries makes the mirror hold its entries before first followed by entries, and reports
 // the change: entries equal (same term and digest) to the ones they replace are neither cut nor
 // added, so that re-persisting matching entries is not mistaken for losing them.
-func (s *storage) mergeEntries(first uint64, entries []raft.Entry, oldLast uint64) logChange {
-	var ch logChange
+func (s *Storage) mergeEntries(first uint64, entries []Entry, oldLast uint64) LogChange {
+	var ch LogChange
 	index := first
 	for i := range entries {
 		e := &entries[i]
 		if e.Index != index {
-			panic(fmt.Sprintf("simhost: raft asked to persist non-contiguous entries: index %d at position %d after first index %d", e.Index, i, first))
+			panic(fmt.Sprintf("hostkit: raft asked to persist non-contiguous entries: index %d at position %d after first index %d", e.Index, i, first))
 		}
 		m := s.metaOf(e)
-		if ch.appendedFrom == 0 && index <= oldLast && s.meta(index) == m {
+		if ch.AppendedFrom == 0 && index <= oldLast && s.Meta(index) == m {
 			index++
 			continue
 		}
-		if ch.appendedFrom == 0 {
-			ch.appendedFrom = index
+		if ch.AppendedFrom == 0 {
+			ch.AppendedFrom = index
 			s.log = s.log[:index-s.baseIndex-1]
 		}
 		s.log = append(s.log, m)
 		index++
 	}
 	// Entries after the last listed one are cut too, as raft's contract says.
-	if ch.appendedFrom != 0 {
-		if ch.appendedFrom <= oldLast {
-			ch.truncatedFrom = ch.appendedFrom
+	if ch.AppendedFrom != 0 {
+		if ch.AppendedFrom <= oldLast {
+			ch.TruncatedFrom = ch.AppendedFrom
 		}
 	} else if index <= oldLast {
-		ch.truncatedFrom = index
+		ch.TruncatedFrom = index
 		s.log = s.log[:index-s.baseIndex-1]
 	}
 	return ch
@@ -421,25 +462,25 @@ func (s *storage) mergeEntries(first uint64, entries []raft.Entry, oldLast uint6
 
 // saveSnapshot moves the mirror's base to rd.Snapshot, keeping the entries rd.Entries lists
 // after it, and writes the snapshot file. The log file is replaced by replaceLogFile.
-func (s *storage) saveSnapshot(rd *raft.Ready) logChange {
+func (s *Storage) saveSnapshot(rd *Ready) LogChange {
 	snap := rd.Snapshot
 	if snap.Index <= s.baseIndex {
-		panic(fmt.Sprintf("simhost: raft asked to persist a snapshot at index %d, not after the current base %d", snap.Index, s.baseIndex))
+		panic(fmt.Sprintf("hostkit: raft asked to persist a snapshot at index %d, not after the current base %d", snap.Index, s.baseIndex))
 	}
 	if len(rd.Entries) > 0 && rd.Entries[0].Index != snap.Index+1 {
-		panic(fmt.Sprintf("simhost: Ready with a snapshot at index %d lists entries from index %d; they must follow the snapshot", snap.Index, rd.Entries[0].Index))
+		panic(fmt.Sprintf("hostkit: Ready with a snapshot at index %d lists entries from index %d; they must follow the snapshot", snap.Index, rd.Entries[0].Index))
 	}
-	s.disk.Write(snapshotFileName, encodeSnapshotFile(snap))
-	oldLast := s.lastIndex()
-	var ch logChange
-	if snap.Index <= oldLast && s.meta(snap.Index).term == snap.Term {
+	s.disk.Write(SnapshotFile, encodeSnapshotFile(snap))
+	oldLast := s.LastIndex()
+	var ch LogChange
+	if snap.Index <= oldLast && s.Meta(snap.Index).Term == snap.Term {
 		// The snapshot covers a prefix of the log: drop it, then merge what raft kept.
 		s.log = append(s.log[:0], s.log[snap.Index-s.baseIndex:]...)
 		s.baseIndex, s.baseTerm = snap.Index, snap.Term
 		if len(rd.Entries) > 0 {
 			ch = s.mergeEntries(snap.Index+1, rd.Entries, oldLast)
 		} else if oldLast > snap.Index {
-			ch.truncatedFrom = snap.Index + 1
+			ch.TruncatedFrom = snap.Index + 1
 			s.log = s.log[:0]
 		}
 		return ch
@@ -447,7 +488,7 @@ func (s *storage) saveSnapshot(rd *raft.Ready) logChange {
 	// The log does not hold the snapshot's last entry: everything after the old base goes
 	// (reported as a cut at or below the snapshot index, before the snapshot itself).
 	if oldLast > s.baseIndex {
-		ch.truncatedFrom = s.baseIndex + 1
+		ch.TruncatedFrom = s.baseIndex + 1
 	}
 	s.log = s.log[:0]
 	s.baseIndex, s.baseTerm = snap.Index, snap.Term
@@ -455,13 +496,13 @@ func (s *storage) saveSnapshot(rd *raft.Ready) logChange {
 		s.log = append(s.log, s.metaOf(&rd.Entries[i]))
 	}
 	if len(rd.Entries) > 0 {
-		ch.appendedFrom = snap.Index + 1
+		ch.AppendedFrom = snap.Index + 1
 	}
 	return ch
 }
 
 // replaceLogFile writes the compact log file: base, hard state, entries.
-func (s *storage) replaceLogFile(entries []raft.Entry) {
+func (s *Storage) replaceLogFile(entries []Entry) {
 	buf := s.buf[:0]
 	if s.baseIndex > 0 {
 		buf = appendSnapshotBaseRecord(buf, s.baseIndex, s.baseTerm)
@@ -470,38 +511,53 @@ func (s *storage) replaceLogFile(entries []raft.Entry) {
 	if len(entries) > 0 {
 		buf = appendEntriesRecord(buf, entries)
 	}
-	s.disk.Write(logFileName, buf)
+	s.disk.Write(LogFile, buf)
 	s.logBytes, s.compactBytes = len(buf), len(buf)
 	s.buf = buf[:0]
 	s.rewrites++
 }
 
 // flush appends the encoded records in s.buf to the log file.
-func (s *storage) flush() {
+func (s *Storage) flush() {
 	if len(s.buf) == 0 {
 		return
 	}
-	s.disk.Append(logFileName, s.buf)
+	s.disk.Append(LogFile, s.buf)
 	s.logBytes += len(s.buf)
 	s.buf = s.buf[:0]
 }
 
-// needsRewrite reports whether dead records make up most of the log file.
-func (s *storage) needsRewrite() bool {
+// NeedsRewrite reports whether dead records make up most of the log file.
+func (s *Storage) NeedsRewrite() bool {
 	return s.logBytes > max(2*s.compactBytes, minRewriteBytes)
 }
 
-// rewrite replaces the log file with its compact form. It re-reads the file (O(file size),
+// Rewrite replaces the log file with its compact form. It re-reads the file (O(file size),
 // amortized by the doubling rule of needsRewrite) rather than keeping a copy of every entry in
 // memory. The replacement is as durable as the old content: a crash before the next Sync
 // reverts the file to its last synced version, itself a consistent state (the simulated disk
 // replaces a file atomically and makes all files durable at one Sync).
-func (s *storage) rewrite() {
+func (s *Storage) Rewrite() {
 	s.flush()
-	rp := replayLog(s.disk.Read(logFileName), false) // re-encoded at once: no need to copy
-	if rp.garbageBytes != 0 || rp.baseIndex != s.baseIndex || len(rp.entries) != len(s.log) {
-		panic(fmt.Sprintf("simhost: log file replays to base %d with %d entries (%d bad tail bytes), but the host wrote base %d with %d",
-			rp.baseIndex, len(rp.entries), rp.garbageBytes, s.baseIndex, len(s.log)))
+	rp := replayLog(s.disk.Read(LogFile), false) // re-encoded at once: no need to copy
+	if rp.GarbageBytes != 0 || rp.baseIndex != s.baseIndex || len(rp.entries) != len(s.log) {
+		panic(fmt.Sprintf("hostkit: log file replays to base %d with %d entries (%d bad tail bytes), but the host wrote base %d with %d",
+			rp.baseIndex, len(rp.entries), rp.GarbageBytes, s.baseIndex, len(s.log)))
 	}
 	s.replaceLogFile(rp.entries)
 }
+
+// Sync makes everything written so far durable.
+func (s *Storage) Sync() { s.disk.Sync() }
+
+// HardState is the hard state as last persisted.
+func (s *Storage) HardState() HardState { return s.hardState }
+
+// BaseIndex is the index of the snapshot the log starts after (0: none).
+func (s *Storage) BaseIndex() uint64 { return s.baseIndex }
+
+// LogBytes is the size of the log file (the persisted consensus state, snapshot excluded).
+func (s *Storage) LogBytes() int { return s.logBytes }
+
+// Rewrites counts the times the log file was replaced by its compact form.
+func (s *Storage) Rewrites() int { return s.rewrites }

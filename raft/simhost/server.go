@@ -58,11 +58,6 @@ const (
 	// committed entries per Ready, so a long catch-up takes several rounds, but an endless
 	// loop is a bug.
 	maxReadyRounds = 1 << 16
-	// maxWaitingReads bounds reads confirmed by raft but waiting for their index to be
-	// applied; raft itself bounds pending reads to a few thousand.
-	maxWaitingReads = 1 << 16
-	// tickTag is the host's own timer tag; Service timer tags must have the top bit clear.
-	tickTag = 1 << 63
 )
 
 // Factory returns a sim.Factory building a fresh Server per incarnation, for tests that use the
@@ -96,6 +91,7 @@ type Stats struct {
 
 // Server is one raft peer as a sim.Node (one incarnation). Build it through Config.Factory.
 type Server struct {
+	hostkit.Env // the service's view of the node's sim.Env
 	cfg   sut.Config
 	bug   raft.Bug
 	env   *sim.Env
@@ -110,8 +106,8 @@ type Server struct {
 	sendBuf []byte
 	// applied is the index of the last entry applied or covered by the restored snapshot.
 	applied uint64
-	// waitingReads are reads raft confirmed whose index is not applied yet, in arrival order.
-	waitingReads []raft.ReadState
+	// reads are reads raft confirmed whose index is not applied yet.
+	reads hostkit.ReadQueue
 	// compactData is a snapshot the service or the size policy asked for, at compactIndex,
 	// carried out after the current Ready's Advance.
 	compactIndex uint64
@@ -142,6 +138,7 @@ func newServer(cfg sut.Config) *Server {
 func (s *Server) Start(env *sim.Env) {
 	s.env = env
 	s.id = env.ID()
+	s.Bind(env, s.cfg.Peers)
 	p, rp := s.store.Load(env.Disk(), s.obs != nil)
 	s.stats.RecoveredBytes = int64(rp.ValidBytes)
 	s.stats.DiscardedBytes = int64(rp.GarbageBytes)
@@ -174,7 +171,7 @@ func (s *Server) Start(env *sim.Env) {
 	s.applied = p.Snapshot.Index
 	s.service = s.cfg.NewService(s)
 	s.service.Restore(p.Snapshot.Data)
-	s.env.SetTimer(s.cfg.TickInterval, tickTag)
+	s.env.SetTimer(s.cfg.TickInterval, hostkit.TickTag)
 	s.process()
 }
 
@@ -198,11 +195,11 @@ func (s *Server) Receive(from sim.NodeID, payload []byte) {
 
 // Timer drives raft's clock and forwards service timers.
 func (s *Server) Timer(tag uint64) {
-	if tag != tickTag {
+	if tag != hostkit.TickTag {
 		s.service.Timer(tag)
 		return
 	}
-	s.env.SetTimer(s.cfg.TickInterval, tickTag)
+	s.env.SetTimer(s.cfg.TickInterval, hostkit.TickTag)
 	s.node.Tick()
 	s.process()
 }
@@ -318,19 +315,11 @@ func (s *Server) handleReady(rd *raft.Ready) {
 			s.obs.Applied(node, e.Index, e.Term, entryDigest(e))
 		}
 	}
-	if len(rd.ReadStates) > 0 {
-		if len(s.waitingReads)+len(rd.ReadStates) > maxWaitingReads {
-			panic(fmt.Sprintf("simhost: node %d: more than %d confirmed reads wait for their index to be applied", s.id, maxWaitingReads))
-		}
-		s.waitingReads = append(s.waitingReads, rd.ReadStates...)
+	for _, r := range rd.ReadStates {
+		s.reads.Add(node, hostkit.WaitingRead{Index: r.Index, Ctx: r.Context})
 	}
-	if len(s.waitingReads) > 0 {
-		s.releaseReads()
-	}
-	// Size policy: compact once the log file outgrows the limit and there is something new
-	// to compact.
-	if s.cfg.MaxRaftStateBytes > 0 && s.store.LogBytes() > s.cfg.MaxRaftStateBytes &&
-		s.applied > s.store.BaseIndex() && !s.compactAsked {
+	s.reads.Release(s.applied, s.service.ReadReady)
+	if !s.compactAsked && s.store.WantsCompaction(s.cfg.MaxRaftStateBytes, s.applied) {
 		s.Compact(s.applied, s.service.Snapshot())
 	}
 	// Dead records: rewrite the file compactly, unless a compaction (which replaces the file
@@ -373,19 +362,6 @@ func raftPersisted(p *hostkit.Persisted) raft.Persisted {
 	return out
 }
 
-// releaseReads serves, in arrival order, the confirmed reads whose index is applied.
-func (s *Server) releaseReads() {
-	kept := s.waitingReads[:0]
-	for _, r := range s.waitingReads {
-		if r.Index <= s.applied {
-			s.service.ReadReady(r.Context)
-		} else {
-			kept = append(kept, r)
-		}
-	}
-	s.waitingReads = kept
-}
-
 func (s *Server) setNow() {
 	if s.cfg.Clock != nil {
 		s.obs.SetNow(int64(s.cfg.Clock()))
@@ -396,44 +372,6 @@ func (s *Server) setNow() {
 
 // ---------------------------------------------------------------------------------------
 // The Service's handle on its node.
-
-// ID returns this node's id (its sim node id and raft id).
-func (s *Server) ID() sim.NodeID { return s.id }
-
-// Peers returns the raft servers of the cluster; do not modify.
-func (s *Server) Peers() []sim.NodeID { return s.cfg.Peers }
-
-// Now returns the node's local clock.
-func (s *Server) Now() sim.Time { return s.env.Now() }
-
-// Send sends a service payload; its first byte must not be sut.TagConsensus.
-func (s *Server) Send(to sim.NodeID, payload []byte) {
-	if len(payload) == 0 || payload[0] == sut.TagConsensus {
-		panic(fmt.Sprintf("simhost: node %d: service payloads must start with a tag other than %q", s.id, sut.TagConsensus))
-	}
-	s.env.Send(to, payload)
-}
-
-// SetTimer sets a service timer; Service.Timer(tag) is called when it fires. The tag's top bit
-// is reserved for the host.
-func (s *Server) SetTimer(after sim.Time, tag uint64) sim.TimerID {
-	if tag&tickTag != 0 {
-		panic(fmt.Sprintf("simhost: node %d: service timer tag %#x uses the host's reserved top bit", s.id, tag))
-	}
-	return s.env.SetTimer(after, tag)
-}
-
-// CancelTimer cancels a service timer.
-func (s *Server) CancelTimer(id sim.TimerID) { s.env.CancelTimer(id) }
-
-// Rand returns the node's PRNG stream (shared with raft's election jitter).
-func (s *Server) Rand() *sim.Rand { return s.env.Rand() }
-
-// Tracing reports whether the run keeps a trace.
-func (s *Server) Tracing() bool { return s.env.Tracing() }
-
-// Logf adds a note to the trace.
-func (s *Server) Logf(format string, args ...any) { s.env.Logf(format, args...) }
 
 // Propose proposes data as a new log entry; see raft.Node.Propose. data is retained by raft:
 // do not modify it afterwards.

@@ -92,12 +92,12 @@ type Stats struct {
 // Server is one raft peer as a sim.Node (one incarnation). Build it through Config.Factory.
 type Server struct {
 	hostkit.Env // the service's view of the node's sim.Env
-	cfg   sut.Config
-	bug   raft.Bug
-	env   *sim.Env
-	id    sim.NodeID
-	node  *raft.Node
-	store hostkit.Storage
+	cfg         sut.Config
+	bug         raft.Bug
+	env         *sim.Env
+	id          sim.NodeID
+	node        *raft.Node
+	store       hostkit.Storage
 	// persistEntries is the reused buffer of a Ready's entries in hostkit's form.
 	persistEntries []hostkit.Entry
 	service        sut.Service

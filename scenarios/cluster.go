@@ -157,6 +157,7 @@ func (c *Cluster) applyNetwork() {
 		// requests, so a third of all messages get an extra delay averaging 700 ms.
 		net.LongDelayRate, net.LongDelayMax = 0.33, 1400*sim.Millisecond
 	}
+	net.Ordered = c.sut.OrderedLinks
 	c.sim.Net().SetConfig(net)
 }
 

@@ -40,6 +40,7 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 	healAt := ms(s.DurationMs)
 	deadline := healAt + ms(s.LivenessBoundMs)
 	net := s.Network.config()
+	net.Ordered = target.OrderedLinks
 	r := newRun(s.Scenario, s.Seed, target, bug, s.Nodes, net, deadline, opts, nil)
 	r.result.Schedule = s
 	r.result.Faults = len(s.Faults)

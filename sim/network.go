@@ -21,6 +21,10 @@ type NetworkConfig struct {
 	DuplicateRate          float64 // per message: a second copy with its own latency
 	LongDelayRate          float64 // per message copy: extra delay uniform in (0, LongDelayMax]
 	LongDelayMax           Time
+	// Ordered makes every link deliver in send order, as a TCP connection does: a message's
+	// arrival is held back to the latest arrival scheduled before it on the same link (loss,
+	// duplication and delay still apply). For systems whose real transport is ordered.
+	Ordered bool
 	// MaxInFlight bounds the messages in flight; a message beyond it is dropped and counted in
 	// Stats.Dropped.InFlightLimit (0 = DefaultMaxInFlight).
 	MaxInFlight int
@@ -48,6 +52,8 @@ type Network struct {
 	cfg NetworkConfig
 	// cut[from][to] is true when the link from -> to is down (the zero value is "up").
 	cut [][]bool
+	// lastArrival[from][to] is the latest arrival scheduled on the link (Ordered only).
+	lastArrival [][]Time
 	// Per-sender streams, indexed by NodeID.
 	latencyRand, dropRand, dupRand, longDelayRand []*Rand
 }
@@ -62,6 +68,10 @@ func (n *Network) addNode() {
 		n.cut[from] = append(n.cut[from], false)
 	}
 	n.cut = append(n.cut, make([]bool, len(n.cut)+1))
+	for from := range n.lastArrival {
+		n.lastArrival[from] = append(n.lastArrival[from], 0)
+	}
+	n.lastArrival = append(n.lastArrival, make([]Time, len(n.cut)))
 	from := strconv.Itoa(len(n.cut) - 1)
 	stream := func(concern string) *Rand {
 		return newInstantRand(n.sim.cfg.Seed, "net/"+concern+"/"+from, &n.sim.now)
@@ -310,10 +320,16 @@ func (n *Network) schedule(from, to NodeID, payload []byte, delay Time) {
 		n.dropAtSend(from, to, payload, &s.stats.Dropped.InFlightLimit, "in-flight limit "+strconv.Itoa(n.cfg.MaxInFlight))
 		return
 	}
+	at := s.now + delay
+	if n.cfg.Ordered {
+		// Equal arrival times keep send order: events of one instant run in insertion order.
+		at = max(at, n.lastArrival[from][to])
+		n.lastArrival[from][to] = at
+	}
 	copied := make([]byte, len(payload))
 	copy(copied, payload)
 	slot := s.allocMessage(message{payload: copied, from: from, to: to, epoch: s.nodes[to].crashes})
-	s.push(event{at: s.now + delay, slot: slot}, eventMessage)
+	s.push(event{at: at, slot: slot}, eventMessage)
 	s.inFlight++
 }
 

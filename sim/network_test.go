@@ -219,6 +219,38 @@ func TestLatencyBoundsAndLongDelay(t *testing.T) {
 	}
 }
 
+// An ordered network delivers each link's messages in send order, long delays and
+// duplicates included, and still loses the dropped ones.
+func TestOrderedLinksDeliverInSendOrder(t *testing.T) {
+	const messages = 5_000
+	order := []uint64(nil)
+	h := newHarness(sim.Config{Seed: 9, Network: sim.NetworkConfig{
+		LatencyMin: 2 * sim.Millisecond, LatencyMax: 4 * sim.Millisecond,
+		LongDelayRate: 0.05, LongDelayMax: sim.Second, DuplicateRate: 0.05, DropRate: 0.05, Ordered: true,
+	}}, 2)
+	h.onStart = func(p *probe) {
+		if p.env.ID() == 0 {
+			p.env.SetTimer(0, 0)
+		}
+	}
+	h.onTimer = func(p *probe, tag uint64) {
+		p.env.Send(1, encodeUint64(tag))
+		if int(tag)+1 < messages {
+			p.env.SetTimer(sim.Microsecond, tag+1)
+		}
+	}
+	h.onReceive = func(p *probe, from sim.NodeID, payload []byte) { order = append(order, decodeUint64(payload)) }
+	h.startAll()
+	h.s.Run()
+	if !slices.IsSorted(order) {
+		t.Fatal("an ordered link delivered a message before one sent earlier")
+	}
+	st := h.s.Stats()
+	if st.MessagesDuplicated == 0 || st.Dropped.Random == 0 || len(order) != messages-int(st.Dropped.Random)+int(st.MessagesDuplicated) {
+		t.Fatalf("delivered %d of %d (%d dropped, %d duplicated)", len(order), messages, st.Dropped.Random, st.MessagesDuplicated)
+	}
+}
+
 // Changing one fault's rate must not change the other faults' decisions: the latency of every
 // message that gets through is the same whatever the drop, duplicate and long-delay rates.
 func TestNetworkStreamsAreIndependent(t *testing.T) {

@@ -25,6 +25,10 @@ type SUT struct {
 	// Describe decodes a payload whose first byte is TagConsensus; ok false when it does not
 	// decode.
 	Describe func(payload []byte) (m Message, ok bool)
+	// OrderedLinks: the library's real transport delivers each pair's messages in order (TCP
+	// streams), and it relies on that for progress, so runs keep simulated links in send
+	// order (sim.NetworkConfig.Ordered). Loss, duplication and delay still apply.
+	OrderedLinks bool
 	// Module, for an SUT whose library version cannot be built into this binary (Go builds
 	// one version of a module at a time), is the directory of the Go module that builds a
 	// simrun with it, relative to the repository root.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/raftsim/raftsim/internal/simrun"
 	_ "github.com/raftsim/raftsim/raft/simhost" // SUT raftsim
+	_ "github.com/raftsim/raftsim/sut/etcd"     // SUT etcd (etcd-io/raft v3.7)
 )
 
 func main() {

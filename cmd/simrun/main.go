@@ -12,8 +12,19 @@ import (
 
 	"github.com/raftsim/raftsim/internal/simrun"
 	_ "github.com/raftsim/raftsim/raft/simhost" // SUT raftsim
-	_ "github.com/raftsim/raftsim/sut/etcd"     // SUT etcd (etcd-io/raft v3.7)
+	"github.com/raftsim/raftsim/sut"
+	_ "github.com/raftsim/raftsim/sut/etcd" // SUT etcd (etcd-io/raft v3.7)
 )
+
+func init() {
+	// Go builds one version of a module at a time: etcd-io/raft v3.6.0 is built by the module
+	// in sut/etcd36, whose simrun this one runs for -sut etcd@v3.6.0.
+	sut.Register(&sut.SUT{
+		Name:        "etcd@v3.6.0",
+		Description: "etcd-io/raft v3.6.0, as etcd 3.6 ships it (built and run from the module in sut/etcd36)",
+		Module:      "sut/etcd36",
+	})
+}
 
 func main() {
 	os.Exit(simrun.Main(os.Args[1:], os.Stdout, os.Stderr))

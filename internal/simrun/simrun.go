@@ -37,6 +37,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "simrun: %v\n", err)
 		return exitUsage
 	}
+	if target, err := o.target(); err == nil && !target.Runs() && !o.list {
+		code, err := runElsewhere(target, args, stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "simrun: %v\n", err)
+		}
+		return code
+	}
 	code, err := dispatch(o, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: %v\n", err)

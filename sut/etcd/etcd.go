@@ -159,21 +159,7 @@ func (n *node) ApplyConfChange(e *hostkit.Entry) {
 
 func (n *node) Status() etcdhost.Status {
 	st := n.rn.BasicStatus()
-	return etcdhost.Status{Role: role(st.RaftState), Term: st.HardState.GetTerm(), Lead: st.Lead, Commit: st.HardState.GetCommit()}
-}
-
-func role(s raft.StateType) sut.Role {
-	switch s {
-	case raft.StateFollower:
-		return sut.Follower
-	case raft.StatePreCandidate:
-		return sut.PreCandidate
-	case raft.StateCandidate:
-		return sut.Candidate
-	case raft.StateLeader:
-		return sut.Leader
-	}
-	panic(fmt.Sprintf("etcd: raft state %v has no seam role", s))
+	return etcdhost.Status{Role: etcdhost.Role(uint64(st.RaftState)), Term: st.HardState.GetTerm(), Lead: st.Lead, Commit: st.HardState.GetCommit()}
 }
 
 func (n *node) Compact(index uint64, data []byte) (hostkit.Snapshot, []hostkit.Entry, error) {

@@ -23,6 +23,8 @@
 package etcdhost
 
 import (
+	"fmt"
+
 	"github.com/raftsim/raftsim/sut"
 	"github.com/raftsim/raftsim/sut/hostkit"
 )
@@ -117,3 +119,19 @@ const (
 	initialIndex = 1
 	initialTerm  = 1
 )
+
+// Role is the seam's role of a raft.StateType (the same numbering in every version:
+// StateFollower, StateCandidate, StateLeader, StatePreCandidate).
+func Role(state uint64) sut.Role {
+	switch state {
+	case 0:
+		return sut.Follower
+	case 1:
+		return sut.Candidate
+	case 2:
+		return sut.Leader
+	case 3:
+		return sut.PreCandidate
+	}
+	panic(fmt.Sprintf("etcdhost: raft state %d has no seam role", state))
+}

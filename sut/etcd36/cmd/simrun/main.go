@@ -1,0 +1,16 @@
+// Command simrun is raftsim's simrun built with etcd-io/raft v3.6.0: the same command, whose
+// systems under test are raftsim's own raft and "etcd@v3.6.0". The main module's simrun runs
+// this one when asked for -sut etcd@v3.6.0, so users never need to call it directly.
+package main
+
+import (
+	"os"
+
+	"github.com/raftsim/raftsim/internal/simrun"
+	_ "github.com/raftsim/raftsim/raft/simhost" // SUT raftsim
+	_ "github.com/raftsim/raftsim/sut/etcd36"   // SUT etcd@v3.6.0
+)
+
+func main() {
+	os.Exit(simrun.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -22,6 +22,31 @@ type Spec struct {
 	Schedule *Schedule // when set, replayed instead of generating one from Scenario and Seed
 }
 
+// ReplayCommand is the simrun command that replays the spec: from schedulePath when the run
+// came from a schedule file (the file may have been edited or shrunk, so the scenario and
+// seed it names would run something else), else by scenario and seed.
+func (s Spec) ReplayCommand(schedulePath string) string {
+	var cmd string
+	if schedulePath != "" {
+		cmd = "go run ./cmd/simrun -schedule " + schedulePath
+		if s.Schedule != nil && s.SUT != "" && s.SUT != s.Schedule.SUT {
+			cmd += " -sut " + s.SUT
+		}
+		if s.Bug != "" && (s.Schedule == nil || s.Bug != s.Schedule.Bug) {
+			cmd += " -bug " + s.Bug
+		}
+		return cmd
+	}
+	cmd = fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", s.Scenario, s.Seed)
+	if s.SUT != "" && s.SUT != sut.DefaultName {
+		cmd += " -sut " + s.SUT
+	}
+	if s.Bug != "" {
+		cmd += " -bug " + s.Bug
+	}
+	return cmd
+}
+
 // Options are run settings that do not change what the run does, only what it reports (except
 // UntilMs, which ends it early).
 type Options struct {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"github.com/raftsim/raftsim/raft/simhost"
 	"github.com/raftsim/raftsim/sut"
+	_ "github.com/raftsim/raftsim/sut/etcd" // schedules of the corpora may name it
 )
 
 // raftsimSUT is raftsim's own raft, the SUT of the tests that do not name one (importing

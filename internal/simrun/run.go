@@ -260,36 +260,9 @@ func summaryLine(r *scenarios.Result, wall time.Duration) string {
 	return b.String()
 }
 
-// replayCommand is the command that replays spec. A run from a schedule file replays from
-// that file (schedulePath): the file may have been edited or shrunk, so the scenario and seed
-// it names would run something else.
+// replayCommand is the command that replays spec (scenarios.Spec.ReplayCommand).
 func replayCommand(spec scenarios.Spec, schedulePath string) string {
-	if schedulePath != "" {
-		cmd := "go run ./cmd/simrun -schedule " + schedulePath
-		if spec.SUT != spec.Schedule.SUT {
-			cmd += " -sut " + sutFlag(spec.SUT)
-		}
-		if spec.Bug != "" && spec.Bug != spec.Schedule.Bug {
-			cmd += " -bug " + spec.Bug
-		}
-		return cmd
-	}
-	cmd := fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", spec.Scenario, spec.Seed)
-	if spec.SUT != "" && spec.SUT != sut.DefaultName {
-		cmd += " -sut " + spec.SUT
-	}
-	if spec.Bug != "" {
-		cmd += " -bug " + spec.Bug
-	}
-	return cmd
-}
-
-// sutFlag is the -sut value naming an SUT ("" is the default).
-func sutFlag(name string) string {
-	if name == "" {
-		return sut.DefaultName
-	}
-	return name
+	return spec.ReplayCommand(schedulePath)
 }
 
 // runJSON is the -json object of one run; field names are stable for scripts.

@@ -1,0 +1,160 @@
+// Package etcdtest drives a cluster of one etcd-io/raft version's nodes, through its
+// etcdhost.Library, message by message in memory: no simulator, no network faults, the way
+// etcd-io/raft's own tests drive RawNode. Each version's layer uses it to pin library
+// behaviour (findings included) in its tests.
+package etcdtest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/raftsim/raftsim/sut"
+	"github.com/raftsim/raftsim/sut/etcdhost"
+	"github.com/raftsim/raftsim/sut/hostkit"
+)
+
+// Cluster is n nodes of one library version with ids 1..n, all started from the initial
+// snapshot that etcdhost gives every cluster.
+type Cluster struct {
+	Nodes []etcdhost.Node
+	// Applied[i] are the entries node i+1 was handed to apply, in order.
+	Applied [][]hostkit.Entry
+	inbox   [][]byte
+	to      []uint64
+}
+
+// maxRounds bounds Settle: a cluster that keeps talking after this many rounds is stuck in a
+// loop, which is a failure of its own.
+const maxRounds = 10_000
+
+// New starts n nodes of lib with cfg (ID, Voters and Applied are filled in per node).
+func New(lib etcdhost.Library, n int, cfg etcdhost.NodeConfig) (*Cluster, error) {
+	c := &Cluster{Applied: make([][]hostkit.Entry, n)}
+	voters := make([]uint64, n)
+	for i := range voters {
+		voters[i] = uint64(i + 1)
+	}
+	for i := 0; i < n; i++ {
+		cfg := cfg
+		cfg.ID, cfg.Voters, cfg.Applied = uint64(i+1), voters, 1
+		if cfg.Logger == nil {
+			cfg.Logger = &etcdhost.Logger{}
+		}
+		p := &hostkit.Persisted{Snapshot: hostkit.Snapshot{Index: 1, Term: 1}, HardState: hostkit.HardState{Vote: -1}}
+		node, err := lib.NewNode(cfg, p)
+		if err != nil {
+			return nil, fmt.Errorf("node %d: %w", i+1, err)
+		}
+		c.Nodes = append(c.Nodes, node)
+	}
+	return c, nil
+}
+
+// Settle handles every node's Readys and delivers every message until the cluster is quiet.
+func (c *Cluster) Settle() error {
+	for round := 0; round < maxRounds; round++ {
+		busy := false
+		for i, node := range c.Nodes {
+			for node.HasReady() {
+				busy = true
+				rd := node.Ready()
+				for _, m := range rd.Messages {
+					c.inbox, c.to = append(c.inbox, m.Payload), append(c.to, m.To)
+					if m.Snapshot {
+						node.ReportSnapshot(m.To)
+					}
+				}
+				c.Applied[i] = append(c.Applied[i], rd.CommittedEntries...)
+				node.Advance()
+			}
+		}
+		inbox, to := c.inbox, c.to
+		c.inbox, c.to = nil, nil
+		for k, msg := range inbox {
+			busy = true
+			if _, err := c.Nodes[to[k]-1].Step(msg); err != nil {
+				return fmt.Errorf("node %d refused a message: %w", to[k], err)
+			}
+		}
+		if !busy {
+			return nil
+		}
+	}
+	return fmt.Errorf("the cluster was still busy after %d rounds", maxRounds)
+}
+
+// Elect ticks node id until it leads, settling the cluster after each tick.
+func (c *Cluster) Elect(id uint64, maxTicks int) error {
+	for tick := 0; tick < maxTicks; tick++ {
+		c.Nodes[id-1].Tick()
+		if err := c.Settle(); err != nil {
+			return err
+		}
+		if c.Nodes[id-1].Status().Role == sut.Leader {
+			return nil
+		}
+	}
+	return fmt.Errorf("node %d did not become leader in %d ticks", id, maxTicks)
+}
+
+// ProposeOne elects node 1 of a fresh 3-node cluster configured with cfg, proposes one command
+// and settles, and returns node 1's commit index and the commands each node was handed to
+// apply: what a library must do with any valid configuration.
+func ProposeOne(lib etcdhost.Library, cfg etcdhost.NodeConfig) (commit uint64, applied []int, err error) {
+	c, err := New(lib, 3, cfg)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := c.Elect(1, 20*cfg.ElectionTick); err != nil {
+		return 0, nil, err
+	}
+	if err := c.Nodes[0].Propose([]byte("x")); err != nil {
+		return 0, nil, err
+	}
+	if err := c.Settle(); err != nil {
+		return 0, nil, err
+	}
+	applied = make([]int, len(c.Nodes))
+	for i, ents := range c.Applied {
+		for _, e := range ents {
+			if len(e.Data) > 0 {
+				applied[i]++
+			}
+		}
+	}
+	return c.Nodes[0].Status().Commit, applied, nil
+}
+
+// CheckCommitsAndApplies fails t unless lib, driven message by message, commits and applies a
+// command on every node (index 1 is the initial snapshot, 2 the leader's empty entry, 3 the
+// command).
+func CheckCommitsAndApplies(t testing.TB, lib etcdhost.Library) {
+	t.Helper()
+	commit, applied, err := ProposeOne(lib, etcdhost.NodeConfig{
+		ElectionTick: 10, HeartbeatTick: 1, MaxSizePerMsg: 1 << 20, MaxInflightMsgs: 256,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if commit != 3 || !slices.Equal(applied, []int{1, 1, 1}) {
+		t.Fatalf("commit %d, commands applied per node %v; want 3 and [1 1 1]", commit, applied)
+	}
+}
+
+// CheckFindingMaxSizePerMsgZero pins a finding (BENCHMARKS.md, "etcd-io/raft findings"):
+// MaxSizePerMsg 0 is documented as "at most one entry per message", but MaxCommittedSizePerReady
+// then defaults to 0 and no node ever applies a committed entry. It fails t when lib no longer
+// shows it (a release that fixes it), so that the finding can be closed.
+func CheckFindingMaxSizePerMsgZero(t testing.TB, lib etcdhost.Library) {
+	t.Helper()
+	commit, applied, err := ProposeOne(lib, etcdhost.NodeConfig{
+		ElectionTick: 10, HeartbeatTick: 1, MaxSizePerMsg: 0, MaxInflightMsgs: 256,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if commit != 3 || !slices.Equal(applied, []int{0, 0, 0}) {
+		t.Fatalf("commit %d, commands applied per node %v: the finding no longer reproduces (want commit 3, nothing applied)", commit, applied)
+	}
+}

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/raftsim/raftsim/sim"
 	"github.com/raftsim/raftsim/sut"
@@ -17,26 +18,34 @@ const (
 	ReadIndex ReadMode = iota
 	// ReadLog puts every Get through the log like a write.
 	ReadLog
+	// ReadFollower serves a Get on whichever server receives it, leader or follower, after a
+	// ReadIndex round: a follower asks the leader for the read index (the leader confirms
+	// its leadership with a heartbeat quorum) and serves the Get once it has applied it.
+	ReadFollower
 )
 
-// String returns "readindex" or "log".
+// String returns "readindex", "log" or "follower".
 func (m ReadMode) String() string {
 	switch m {
 	case ReadIndex:
 		return "readindex"
 	case ReadLog:
 		return "log"
+	case ReadFollower:
+		return "follower"
 	}
 	return fmt.Sprintf("kv.ReadMode(%d)", uint8(m))
 }
 
-// ParseReadMode maps "readindex" (or "") and "log" to a ReadMode.
+// ParseReadMode maps "readindex" (or ""), "log" and "follower" to a ReadMode.
 func ParseReadMode(s string) (ReadMode, bool) {
 	switch s {
 	case "", "readindex":
 		return ReadIndex, true
 	case "log":
 		return ReadLog, true
+	case "follower":
+		return ReadFollower, true
 	}
 	return ReadIndex, false
 }
@@ -51,13 +60,22 @@ type ServerConfig struct {
 	// SweepInterval is how often a server holding pending requests checks that it still leads
 	// in the same term, and otherwise tells their clients to retry (0 = DefaultSweepInterval).
 	SweepInterval sim.Time
+	// A read whose ReadIndex round has not completed after ReadRetryInterval is started again
+	// with the same context (its request or answer may have been lost), as etcd's server
+	// does; after MaxReadAttempts rounds its client is told to retry (0 = the defaults).
+	ReadRetryInterval sim.Time
+	MaxReadAttempts   int
 }
 
 // Defaults for zero ServerConfig fields.
 const (
 	DefaultMaxPending    = 1024
 	DefaultSweepInterval = 20 * sim.Millisecond
-	sweepTimerTag        = 1
+	// The defaults give up on a read after about 450 ms, when its clerk (DefaultRequestTimeout
+	// 400 ms) has moved on.
+	DefaultReadRetryInterval = 150 * sim.Millisecond
+	DefaultMaxReadAttempts   = 3
+	sweepTimerTag            = 1
 )
 
 // NewService returns a sut.Config.NewService that builds KV servers.
@@ -70,7 +88,8 @@ type ServerStats struct {
 	Requests    int64 // requests received
 	BadRequests int64 // payloads that did not decode
 	Proposed    int64 // log entries proposed
-	Reads       int64 // ReadIndex rounds started
+	Reads       int64 // Gets given a ReadIndex round
+	ReadRetries int64 // rounds started again after ReadRetryInterval
 	LocalReads  int64 // Gets answered with no quorum round (read-local bug only)
 	Replies     [errCount]int64
 	Applied     int64
@@ -89,9 +108,9 @@ type Server struct {
 	// all belong to pendingTerm (a term change fails them, see sweep).
 	pending     []pendingOp
 	pendingHead int
-	// reads are Gets waiting for their ReadIndex round, in context order.
+	// reads are Gets waiting for their ReadIndex round, in the order they arrived; in
+	// ReadIndex mode they too belong to pendingTerm.
 	reads       []pendingRead
-	readsHead   int
 	pendingTerm uint64
 	nextReadCtx uint64
 	sweepArmed  bool
@@ -111,6 +130,10 @@ type pendingRead struct {
 	client, seq uint64
 	key         []byte // aliases the request payload, which belongs to this node
 	from        sim.NodeID
+	// startedAt is when the last ReadIndex round of the read started (local clock);
+	// attempts counts its rounds.
+	startedAt sim.Time
+	attempts  int
 }
 
 // NewServer returns an empty KV server on host (its state arrives through Restore and Apply).
@@ -121,7 +144,13 @@ func NewServer(host sut.Host, cfg ServerConfig) *Server {
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = DefaultSweepInterval
 	}
-	if cfg.MaxPending < 0 || cfg.SweepInterval < 0 {
+	if cfg.ReadRetryInterval == 0 {
+		cfg.ReadRetryInterval = DefaultReadRetryInterval
+	}
+	if cfg.MaxReadAttempts == 0 {
+		cfg.MaxReadAttempts = DefaultMaxReadAttempts
+	}
+	if cfg.MaxPending < 0 || cfg.SweepInterval < 0 || cfg.ReadRetryInterval < 0 || cfg.MaxReadAttempts < 0 {
 		panic(fmt.Sprintf("kv: invalid ServerConfig %+v", cfg))
 	}
 	return &Server{host: host, cfg: cfg, sm: NewStateMachine(cfg.Bug)}
@@ -133,11 +162,11 @@ func (s *Server) StateMachine() *StateMachine { return s.sm }
 // Stats returns the server's counters.
 func (s *Server) Stats() ServerStats { return s.stats }
 
-func (s *Server) numPending() int { return len(s.pending) - s.pendingHead + len(s.reads) - s.readsHead }
+func (s *Server) numPending() int { return len(s.pending) - s.pendingHead + len(s.reads) }
 
 // Restore loads a snapshot made by Snapshot. A snapshot that does not decode was corrupted
 // after this package wrote it: that is a bug, so it panics.
-func (s *Server) Restore(snapshot []byte) {
+func (s *Server) Restore(index uint64, snapshot []byte) {
 	if err := s.sm.Restore(snapshot); err != nil {
 		panic(fmt.Sprintf("kv: node %d cannot load a snapshot: %v", s.host.ID(), err))
 	}
@@ -159,7 +188,7 @@ func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
 	s.stats.Requests++
 	st := s.host.Status()
 	s.sweep(&st)
-	if cmd.kind == OpGet && s.cfg.ReadMode == ReadIndex {
+	if cmd.kind == OpGet && (s.cfg.ReadMode == ReadIndex || s.cfg.ReadMode == ReadFollower) {
 		s.startRead(from, &cmd, &st)
 		return
 	}
@@ -204,7 +233,7 @@ func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *sut.Status) {
 		s.reply(from, cmd, OK, Result{Value: s.sm.getBytes(cmd.key)}, st)
 		return
 	}
-	if st.Role != sut.Leader {
+	if s.cfg.ReadMode == ReadIndex && st.Role != sut.Leader {
 		s.reply(from, cmd, ErrWrongLeader, Result{}, st)
 		return
 	}
@@ -215,12 +244,19 @@ func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *sut.Status) {
 	s.nextReadCtx++
 	ctx := s.nextReadCtx
 	if !s.host.ReadIndex(ctx) {
-		s.reply(from, cmd, ErrBusy, Result{}, st)
+		if st.Role == sut.Leader {
+			s.reply(from, cmd, ErrBusy, Result{}, st) // its read queue is full
+		} else {
+			s.reply(from, cmd, ErrWrongLeader, Result{}, st) // it knows no leader to ask
+		}
 		return
 	}
 	s.stats.Reads++
-	s.reads = append(s.reads, pendingRead{ctx: ctx, client: cmd.client, seq: cmd.seq, key: cmd.key, from: from})
-	s.pendingTerm = st.Term
+	s.reads = append(s.reads, pendingRead{ctx: ctx, client: cmd.client, seq: cmd.seq, key: cmd.key, from: from,
+		startedAt: s.host.Now(), attempts: 1})
+	if s.cfg.ReadMode == ReadIndex {
+		s.pendingTerm = st.Term
+	}
 	s.armSweep()
 }
 
@@ -258,21 +294,15 @@ func (s *Server) Apply(e sut.Entry) {
 	}
 }
 
-// ReadReady answers the Get waiting for read round ctx.
+// ReadReady answers the Get waiting for read round ctx. A context nothing waits for is the
+// second answer of a read that was retried, or of one whose client was already told to retry.
 func (s *Server) ReadReady(ctx uint64) {
-	for s.readsHead < len(s.reads) && s.reads[s.readsHead].ctx <= ctx {
-		r := s.reads[s.readsHead]
-		s.reads[s.readsHead] = pendingRead{}
-		s.readsHead++
-		if r.ctx == ctx {
+	for i := range s.reads {
+		if r := s.reads[i]; r.ctx == ctx {
+			s.reads = slices.Delete(s.reads, i, i+1)
 			s.sendReply(r.from, r.client, r.seq, OK, Result{Value: s.sm.getBytes(r.key)}, NoLeader)
-		} else {
-			// raft confirms rounds in order, so an earlier round still waiting was dropped.
-			s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, NoLeader)
+			return
 		}
-	}
-	if s.readsHead == len(s.reads) {
-		s.reads, s.readsHead = s.reads[:0], 0
 	}
 }
 
@@ -284,6 +314,7 @@ func (s *Server) Timer(tag uint64) {
 	s.sweepArmed = false
 	st := s.host.Status()
 	s.sweep(&st)
+	s.retryReads(&st)
 	s.armSweep()
 }
 
@@ -294,29 +325,60 @@ func (s *Server) armSweep() {
 	}
 }
 
-// sweep fails every pending request once this node is no longer leader of the term they were
-// accepted in: their entries may still commit (under another leader), so the outcome is
-// unknown and the client must retry (duplicate detection makes that safe).
+// sweep fails every request that depends on this node's leadership once it no longer leads
+// the term they were accepted in: proposals (their entries may still commit under another
+// leader, so the outcome is unknown and the client must retry; duplicate detection makes
+// that safe) and, in ReadIndex mode, reads. Follower-mode reads do not depend on it.
 func (s *Server) sweep(st *sut.Status) {
 	if s.numPending() == 0 || (st.Role == sut.Leader && st.Term == s.pendingTerm) {
+		return
+	}
+	if s.cfg.ReadMode == ReadFollower {
+		s.failProposals(int32(st.Lead))
 		return
 	}
 	s.failAll(int32(st.Lead))
 }
 
+// retryReads starts a new round for every read whose round has not completed within
+// ReadRetryInterval, and tells the clients of reads that used up MaxReadAttempts to retry.
+func (s *Server) retryReads(st *sut.Status) {
+	now := s.host.Now()
+	kept := s.reads[:0]
+	for _, r := range s.reads {
+		switch {
+		case now-r.startedAt < s.cfg.ReadRetryInterval:
+		case r.attempts < s.cfg.MaxReadAttempts && s.host.ReadIndex(r.ctx):
+			r.startedAt, r.attempts = now, r.attempts+1
+			s.stats.ReadRetries++
+		default:
+			s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, int32(st.Lead))
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(s.reads[len(kept):])
+	s.reads = kept
+}
+
 // failAll answers every pending request ErrRetry.
 func (s *Server) failAll(leaderHint int32) {
-	for i := s.pendingHead; i < len(s.pending); i++ {
-		p := &s.pending[i]
-		s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, leaderHint)
-	}
-	for i := s.readsHead; i < len(s.reads); i++ {
+	s.failProposals(leaderHint)
+	for i := range s.reads {
 		r := &s.reads[i]
 		s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, leaderHint)
 	}
 	clear(s.reads)
+	s.reads = s.reads[:0]
+}
+
+// failProposals answers every pending proposal ErrRetry.
+func (s *Server) failProposals(leaderHint int32) {
+	for i := s.pendingHead; i < len(s.pending); i++ {
+		p := &s.pending[i]
+		s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, leaderHint)
+	}
 	s.pending, s.pendingHead = s.pending[:0], 0
-	s.reads, s.readsHead = s.reads[:0], 0
 }
 
 func (s *Server) reply(to sim.NodeID, cmd *commandView, e Err, res Result, st *sut.Status) {

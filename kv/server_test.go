@@ -19,6 +19,7 @@ type fakeHost struct {
 	replies   []sentReply
 	timers    int
 	refuse    bool // Propose/ReadIndex refuse even as leader
+	now       sim.Time
 }
 
 type sentReply struct {
@@ -51,8 +52,9 @@ func (h *fakeHost) Propose(data []byte) (uint64, uint64, bool) {
 	h.lastIndex++
 	return h.lastIndex, h.status.Term, true
 }
+func (h *fakeHost) Now() sim.Time { return h.now }
 func (h *fakeHost) ReadIndex(ctx uint64) bool {
-	if h.status.Role != sut.Leader || h.refuse {
+	if (h.status.Role != sut.Leader && h.status.Lead == sut.None) || h.refuse {
 		return false
 	}
 	h.reads = append(h.reads, ctx)
@@ -218,7 +220,7 @@ func TestServerSnapshotRoundTrip(t *testing.T) {
 	app := Command{Client: 1, Seq: 1, Kind: OpAppend, Key: "k", Value: "x;"}
 	s.Apply(entry(1, 1, app))
 	s2 := NewServer(newFakeHost(t), ServerConfig{})
-	s2.Restore(s.Snapshot())
+	s2.Restore(1, s.Snapshot())
 	s2.Apply(entry(2, 1, app)) // the retry, committed again
 	if got := s2.StateMachine().Get("k"); got != "x;" {
 		t.Fatalf("after restore + retried append k = %q", got)
@@ -228,5 +230,69 @@ func TestServerSnapshotRoundTrip(t *testing.T) {
 			t.Fatal("Restore of a corrupt snapshot did not panic")
 		}
 	}()
-	s2.Restore([]byte{99})
+	s2.Restore(1, []byte{99})
+}
+
+// A read whose round does not complete is started again with the same context every
+// ReadRetryInterval; after MaxReadAttempts rounds its client is told to retry.
+func TestServerRetriesReadsThenGivesUp(t *testing.T) {
+	h := newFakeHost(t)
+	s := NewServer(h, ServerConfig{ReadRetryInterval: 100 * sim.Millisecond, MaxReadAttempts: 3})
+	s.HandleMessage(10, request(Command{Client: 1, Seq: 1, Kind: OpGet, Key: "k"}))
+	h.now = 99 * sim.Millisecond
+	s.Timer(sweepTimerTag)
+	if len(h.reads) != 1 {
+		t.Fatalf("read rounds %v before the retry interval, want one", h.reads)
+	}
+	h.now = 100 * sim.Millisecond
+	s.Timer(sweepTimerTag)
+	h.now = 200 * sim.Millisecond
+	s.Timer(sweepTimerTag)
+	if len(h.reads) != 3 || h.reads[1] != h.reads[0] || h.reads[2] != h.reads[0] {
+		t.Fatalf("read rounds %v, want three with the same context", h.reads)
+	}
+	if rs := h.takeReplies(); len(rs) != 0 {
+		t.Fatalf("replied %+v while retrying", rs)
+	}
+	h.now = 300 * sim.Millisecond
+	s.Timer(sweepTimerTag)
+	if rs := h.takeReplies(); len(rs) != 1 || rs[0].r.Err != ErrRetry || len(h.reads) != 3 {
+		t.Fatalf("after %d rounds: replies %+v, want ErrRetry and no fourth round", len(h.reads), rs)
+	}
+	// A late answer of the abandoned read is ignored.
+	s.ReadReady(h.reads[0])
+	if rs := h.takeReplies(); len(rs) != 0 {
+		t.Fatalf("late answer replied %+v", rs)
+	}
+}
+
+// In follower mode a follower serves Gets through ReadIndex; a term change does not fail
+// them (they do not depend on this node's leadership), and answers may come in any order.
+func TestServerFollowerReads(t *testing.T) {
+	h := newFakeHost(t)
+	h.status = sut.Status{Role: sut.Follower, Term: 1, Lead: 2}
+	s := NewServer(h, ServerConfig{ReadMode: ReadFollower})
+	s.Apply(entry(1, 1, Command{Client: 9, Seq: 1, Kind: OpPut, Key: "k", Value: "v"}))
+	s.HandleMessage(10, request(Command{Client: 1, Seq: 1, Kind: OpGet, Key: "k"}))
+	s.HandleMessage(11, request(Command{Client: 2, Seq: 1, Kind: OpGet, Key: "k"}))
+	if len(h.reads) != 2 || len(h.replies) != 0 {
+		t.Fatalf("follower: read rounds %v replies %+v, want two rounds", h.reads, h.replies)
+	}
+	h.status = sut.Status{Role: sut.Follower, Term: 2, Lead: 3}
+	s.Timer(sweepTimerTag)
+	if rs := h.takeReplies(); len(rs) != 0 {
+		t.Fatalf("a term change failed follower reads: %+v", rs)
+	}
+	s.ReadReady(h.reads[1])
+	s.ReadReady(h.reads[0])
+	rs := h.takeReplies()
+	if len(rs) != 2 || rs[0].r.Client != 2 || rs[1].r.Client != 1 || rs[0].r.Value != "v" || rs[1].r.Err != OK {
+		t.Fatalf("replies %+v, want OK \"v\" to client 2 then client 1", rs)
+	}
+	// With no leader known, a follower cannot start a read.
+	h.status = sut.Status{Role: sut.Follower, Term: 3, Lead: sut.None}
+	s.HandleMessage(12, request(Command{Client: 3, Seq: 1, Kind: OpGet, Key: "k"}))
+	if rs := h.takeReplies(); len(rs) != 1 || rs[0].r.Err != ErrWrongLeader {
+		t.Fatalf("replies %+v, want ErrWrongLeader", rs)
+	}
 }

@@ -49,6 +49,8 @@ type pendingRead struct {
 	context uint64
 	index   uint64
 	round   uint64
+	// from is the follower that asked (MsgReadIndex), or None for a read of this node.
+	from int
 }
 
 // Node is one Raft server as a deterministic state machine. It is not safe for concurrent use.
@@ -523,6 +525,11 @@ func (n *Node) stepFollower(m Message) {
 		n.electionElapsedTicks = 0
 		n.lead = m.From
 		n.handleSnapshot(m)
+	case MsgReadIndexResp:
+		// The leader of this term confirmed its leadership after the read arrived, and its
+		// commit index then is the read index. (A request to a leader we no longer follow is
+		// simply not answered.)
+		n.readStates = append(n.readStates, ReadState{Context: m.Context, Index: m.Index})
 	}
 	// Replies addressed to a former role are stale: ignored.
 }
@@ -589,6 +596,8 @@ func (n *Node) stepLeader(from int, m Message) {
 	case MsgHeartbeatResp:
 		n.progress[from].recentActive = true
 		n.handleHeartbeatResponse(from, m)
+	case MsgReadIndex:
+		n.startRead(m.Context, m.From) // a full queue drops it: the follower retries
 	}
 	// MsgApp/MsgHeartbeat/MsgSnap of our own term come from a second leader of this term,
 	// which only a planted bug can produce; they are ignored (the checker reports it).
@@ -969,19 +978,30 @@ func (n *Node) Propose(data []byte) (index, term uint64, isLeader bool) {
 	return index, n.term, true
 }
 
-// ReadIndex starts a linearizable read on the leader: the read index is the commit index
-// once the leader has committed an entry of its term, and leadership is confirmed by a
-// heartbeat round acknowledged by a quorum; the result arrives in Ready.ReadStates with the
-// same ctx. It returns false on a non-leader (and when maxPendingReads is reached).
+// ReadIndex starts a linearizable read: the read index is the leader's commit index once it
+// has committed an entry of its term, and leadership is confirmed by a heartbeat round
+// acknowledged by a quorum; the result arrives in Ready.ReadStates with the same ctx. A
+// follower asks its leader (MsgReadIndex) and gets the index back (MsgReadIndexResp); the
+// request or its answer may be lost, so the caller retries. It returns false on a candidate,
+// on a follower that knows no leader, and when maxPendingReads is reached.
 func (n *Node) ReadIndex(ctx uint64) bool {
-	if n.role != Leader {
+	switch {
+	case n.role == Follower && n.lead != None:
+		n.send(Message{Type: MsgReadIndex, To: n.lead, Context: ctx})
+		return true
+	case n.role != Leader:
 		return false
 	}
+	return n.startRead(ctx, None)
+}
+
+// startRead registers a read of this leader, for itself (from None) or for a follower.
+func (n *Node) startRead(ctx uint64, from int) bool {
 	if len(n.pendingReads)-n.readHead >= maxPendingReads {
 		n.readsDropped++
 		return false
 	}
-	r := pendingRead{context: ctx}
+	r := pendingRead{context: ctx, from: from}
 	if n.committedInCurrentTerm() {
 		r.index = n.commit
 		r.round = n.openReadRound()
@@ -1038,7 +1058,11 @@ func (n *Node) advanceReads() {
 		if acks < n.quorum {
 			return
 		}
-		n.readStates = append(n.readStates, ReadState{Context: r.context, Index: r.index})
+		if r.from == None {
+			n.readStates = append(n.readStates, ReadState{Context: r.context, Index: r.index})
+		} else {
+			n.send(Message{Type: MsgReadIndexResp, To: r.from, Context: r.context, Index: r.index})
+		}
 		n.readHead++
 	}
 	n.pendingReads = n.pendingReads[:0]

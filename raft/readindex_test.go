@@ -142,3 +142,56 @@ func TestReadIndexPartitionedLeader(t *testing.T) {
 		t.Fatalf("the majority's leader answered no reads")
 	}
 }
+
+// A follower's read goes to its leader (MsgReadIndex), which confirms its leadership with a
+// heartbeat round like its own reads and answers with the read index (MsgReadIndexResp); the
+// follower hands it out in ReadStates. Section 6.4 of Ongaro's thesis.
+func TestFollowerReadIndex(t *testing.T) {
+	leader := newTestNode(1, 3)
+	makeLeader(leader)
+	leader.Step(Message{Type: MsgAppResp, From: 2, To: 1, Term: 1, Index: 1}) // no-op committed
+	takeReady(leader)
+
+	f := newTestNode(2, 3)
+	f.Step(Message{Type: MsgHeartbeat, From: 1, To: 2, Term: 1})
+	takeReady(f)
+	if !f.ReadIndex(9) {
+		t.Fatal("a follower that knows its leader refused ReadIndex")
+	}
+	var ask []Message
+	for _, m := range readMessages(f) {
+		if m.Type == MsgReadIndex {
+			ask = append(ask, m)
+		}
+	}
+	if len(ask) != 1 || ask[0].To != 1 || ask[0].Context != 9 {
+		t.Fatalf("follower sent %+v, want one MsgReadIndex to 1 for read 9", ask)
+	}
+	leader.Step(ask[0])
+	rd := takeReady(leader)
+	beats := heartbeatsOf(rd.Messages)
+	if len(beats) != 2 || len(rd.ReadStates) != 0 {
+		t.Fatalf("leader: want a heartbeat round and no local read state: %+v", rd)
+	}
+	leader.Step(Message{Type: MsgHeartbeatResp, From: 3, To: 1, Term: 1, Context: beats[0].Context})
+	rd = takeReady(leader)
+	var answer []Message
+	for _, m := range rd.Messages {
+		if m.Type == MsgReadIndexResp {
+			answer = append(answer, m)
+		}
+	}
+	if len(rd.ReadStates) != 0 || len(answer) != 1 || answer[0].To != 2 || answer[0].Context != 9 || answer[0].Index != 1 {
+		t.Fatalf("leader answered %+v (local read states %v), want MsgReadIndexResp to 2 for read 9 at index 1", answer, rd.ReadStates)
+	}
+	f.Step(answer[0])
+	rd = takeReady(f)
+	if want := []ReadState{{Context: 9, Index: 1}}; !reflect.DeepEqual(rd.ReadStates, want) {
+		t.Fatalf("follower read states %v, want %v", rd.ReadStates, want)
+	}
+	// A stale leader's answer (an older term) is ignored.
+	f.Step(Message{Type: MsgReadIndexResp, From: 1, To: 2, Term: 0, Context: 10, Index: 1})
+	if rd = takeReady(f); len(rd.ReadStates) != 0 {
+		t.Fatalf("follower took an answer of an older term: %v", rd.ReadStates)
+	}
+}

@@ -85,12 +85,17 @@ const (
 	MsgHeartbeat
 	MsgHeartbeatResp
 	MsgSnap
+	// MsgReadIndex asks the leader for a read index on behalf of a follower (Context: the
+	// follower's read); MsgReadIndexResp answers it once leadership is confirmed (Index: the
+	// read index). Section 6.4 of Ongaro's thesis.
+	MsgReadIndex
+	MsgReadIndexResp
 	messageTypeCount
 )
 
 var messageTypeNames = [...]string{
 	"MsgVote", "MsgVoteResp", "MsgPreVote", "MsgPreVoteResp", "MsgApp", "MsgAppResp",
-	"MsgHeartbeat", "MsgHeartbeatResp", "MsgSnap",
+	"MsgHeartbeat", "MsgHeartbeatResp", "MsgSnap", "MsgReadIndex", "MsgReadIndexResp",
 }
 
 func (t MessageType) String() string {
@@ -117,7 +122,8 @@ type Message struct {
 	// ConflictTerm 0 and ConflictIndex = lastIndex+1 when the follower's log is too short.
 	ConflictTerm, ConflictIndex uint64
 	Snapshot                    *Snapshot
-	// Context is the ReadIndex round carried by heartbeats and echoed by their replies.
+	// Context is the ReadIndex round carried by heartbeats and echoed by their replies, or a
+	// follower's read in MsgReadIndex and MsgReadIndexResp.
 	Context uint64
 }
 

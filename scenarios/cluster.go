@@ -19,11 +19,14 @@ type Script struct {
 	// applierSnap does.
 	Snapshot bool
 	Run      func(c *Cluster)
+	// SUTs and Needs restrict the script to some systems under test (nil: all), and say why.
+	SUTs  []string
+	Needs string
 }
 
 // registerScript registers a scripted scenario.
 func registerScript(name, description string, s *Script) {
-	register(&Scenario{Name: name, Description: description, Script: s})
+	register(&Scenario{Name: name, Description: description, Script: s, SUTs: s.SUTs, Needs: s.Needs})
 }
 
 // Network models of the scripted cluster, after the lab's labrpc: a reliable network with small

@@ -171,7 +171,7 @@ var defaultFirstFailures = []struct {
 	{"ack-before-sync", 2, monitor.PropertyLeaderCompleteness},
 	{"snapshot-offset", 2, monitor.PropertyLogMatching},
 	{"no-dedup", 1, CheckLinearizability},
-	{"read-local", 82, CheckLinearizability},
+	{"read-local", 57, CheckLinearizability},
 	{"dedup-not-in-snapshot", 2, CheckLinearizability},
 }
 

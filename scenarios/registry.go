@@ -216,6 +216,10 @@ func swarmSchedule(name string, seed uint64, durationMs int64) *Schedule {
 	if choose.rnd.Chance(0.3) {
 		s.Workload.ReadMode = ReadModeLog
 	}
+	// Its own stream, so that drawing it shifts none of the draws above or below.
+	if reads := newFaultGen(s, name+"/swarm-reads"); s.Workload.ReadMode == ReadModeReadIndex && reads.rnd.Chance(0.4) {
+		s.Workload.ReadMode = ReadModeFollower
+	}
 	s.DisablePreVote = choose.rnd.Chance(0.3)
 	s.DisableCheckQuorum = choose.rnd.Chance(0.3)
 	if choose.rnd.Chance(0.5) {

@@ -74,7 +74,8 @@ type Workload struct {
 	// Think time between one client's operations.
 	ThinkMinMs float64 `json:"think_min_ms"`
 	ThinkMaxMs float64 `json:"think_max_ms"`
-	// ReadMode is how servers serve Get: "readindex" or "log".
+	// ReadMode is how servers serve Get: "readindex" (the leader, after a ReadIndex round),
+	// "log" (through the log) or "follower" (any server, after a ReadIndex round).
 	ReadMode string `json:"read_mode"`
 }
 
@@ -221,8 +222,8 @@ func (w *Workload) validate() error {
 		return fmt.Errorf("workload.think_min_ms/think_max_ms: need 0 <= min (%v) <= max (%v) <= %d",
 			w.ThinkMinMs, w.ThinkMaxMs, maxLatencyMs)
 	}
-	if w.ReadMode != ReadModeReadIndex && w.ReadMode != ReadModeLog {
-		return fmt.Errorf("workload.read_mode: %q is not one of %q, %q", w.ReadMode, ReadModeReadIndex, ReadModeLog)
+	if w.ReadMode != ReadModeReadIndex && w.ReadMode != ReadModeLog && w.ReadMode != ReadModeFollower {
+		return fmt.Errorf("workload.read_mode: %q is not one of %q, %q, %q", w.ReadMode, ReadModeReadIndex, ReadModeLog, ReadModeFollower)
 	}
 	return nil
 }
@@ -231,6 +232,7 @@ func (w *Workload) validate() error {
 const (
 	ReadModeReadIndex = "readindex"
 	ReadModeLog       = "log"
+	ReadModeFollower  = "follower"
 )
 
 func (f *Fault) validate(s *Schedule, i int) error {

@@ -132,8 +132,10 @@ type Host interface {
 // Service is the application replicated on one node (one incarnation: a new Service is built
 // at every start).
 type Service interface {
-	// Restore loads a snapshot: at start (nil when there is none) and when the leader sends one.
-	Restore(snapshot []byte)
+	// Restore loads the snapshot of the state up to index: at start (index 0 and no data when
+	// there is none) and when the leader sends one. A snapshot the library made for itself
+	// (its cluster's initial state) has an index and no data: the service's empty state.
+	Restore(index uint64, snapshot []byte)
 	// Apply applies a committed entry; entries come in index order, each exactly once per
 	// incarnation after the snapshot the service restored.
 	Apply(e Entry)

@@ -28,5 +28,6 @@ var messageKinds = map[raft.MessageType]sut.MessageKind{
 	raft.MsgVoteResp: sut.KindVoteReply, raft.MsgPreVoteResp: sut.KindVoteReply,
 	raft.MsgApp: sut.KindAppend, raft.MsgAppResp: sut.KindAppendReply,
 	raft.MsgHeartbeat: sut.KindHeartbeat, raft.MsgHeartbeatResp: sut.KindHeartbeatReply,
-	raft.MsgSnap: sut.KindSnapshot,
+	raft.MsgSnap:      sut.KindSnapshot,
+	raft.MsgReadIndex: sut.KindReadIndex, raft.MsgReadIndexResp: sut.KindReadIndexReply,
 }

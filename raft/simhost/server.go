@@ -170,7 +170,7 @@ func (s *Server) Start(env *sim.Env) {
 	s.durableTerm = p.HardState.Term
 	s.applied = p.Snapshot.Index
 	s.service = s.cfg.NewService(s)
-	s.service.Restore(p.Snapshot.Data)
+	s.service.Restore(p.Snapshot.Index, p.Snapshot.Data)
 	s.env.SetTimer(s.cfg.TickInterval, hostkit.TickTag)
 	s.process()
 }
@@ -297,7 +297,7 @@ func (s *Server) handleReady(rd *raft.Ready) {
 		if snap.Index <= s.applied {
 			panic(fmt.Sprintf("simhost: node %d: raft installs a snapshot at index %d but %d is already applied", s.id, snap.Index, s.applied))
 		}
-		s.service.Restore(snap.Data)
+		s.service.Restore(snap.Index, snap.Data)
 		s.applied = snap.Index
 		s.stats.Installs++
 	}

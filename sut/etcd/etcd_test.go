@@ -22,3 +22,12 @@ func TestDefaultSeedsPass(t *testing.T) {
 	}
 	simtest.Sweep{SUT: Name, Scenario: "default", First: 1, Last: last}.Run(t)
 }
+
+// Regression (adapter): a snapshot installed from the leader was persisted without a sync when
+// the Ready's MustSync was false (it covers only hard state and entries); the follower
+// acknowledged it, a crash lost it, and the leader's next commit index panicked the library
+// ("tocommit(240) is out of range [lastIndex(236)]"). These seeds failed that way.
+func TestRegressionInstalledSnapshotIsSynced(t *testing.T) {
+	simtest.Sweep{SUT: Name, Scenario: "raft/SnapshotInstallCrash", First: 1}.Run(t)
+	simtest.Sweep{SUT: Name, Scenario: "raft/SnapshotInstallUnCrash", First: 2}.Run(t)
+}

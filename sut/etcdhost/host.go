@@ -130,11 +130,7 @@ func (s *Server) Start(env *sim.Env) {
 	}
 	s.node = node
 	s.service = s.cfg.NewService(s)
-	if len(p.Snapshot.Data) > 0 {
-		s.service.Restore(p.Snapshot.Data)
-	} else {
-		s.service.Restore(nil)
-	}
+	s.service.Restore(p.Snapshot.Index, p.Snapshot.Data)
 	env.SetTimer(s.cfg.TickInterval, hostkit.TickTag)
 	s.process()
 }
@@ -254,8 +250,10 @@ func (s *Server) handleReady(rd *Ready) {
 		last := rd.Persist.Entries[len(rd.Persist.Entries)-1]
 		s.proposedIndex, s.proposedTerm = last.Index, last.Term
 	}
-	// 2. Sync.
-	if rd.MustSync {
+	// 2. Sync. MustSync covers the hard state and entries; a snapshot from the leader is
+	// acknowledged as soon as this Ready's messages go out, so it must be durable too (etcd's
+	// server syncs every snapshot it saves).
+	if rd.MustSync || rd.Persist.Snapshot != nil {
 		s.store.Sync()
 		term := s.store.HardState().Term
 		if s.obs != nil && term > s.durableTerm {
@@ -287,7 +285,7 @@ func (s *Server) handleReady(rd *Ready) {
 		if snap.Index <= s.applied {
 			panic(fmt.Sprintf("etcdhost: node %d: raft installs a snapshot at index %d but %d is already applied", s.id, snap.Index, s.applied))
 		}
-		s.service.Restore(snap.Data)
+		s.service.Restore(snap.Index, snap.Data)
 		s.applied = snap.Index
 	}
 	for i := range rd.CommittedEntries {

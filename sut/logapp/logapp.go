@@ -155,6 +155,15 @@ func (r *Recorder) applied(node int, e *sut.Entry, chain uint64) {
 	r.covered[node] = max(r.covered[node], e.Index)
 }
 
+// initial records that node starts from the library's initial state up to index: those
+// indices hold no commands.
+func (r *Recorder) initial(node int, index uint64) {
+	for uint64(len(r.byIndex)) < index {
+		r.byIndex = append(r.byIndex, recordedEntry{set: true, node: node})
+	}
+	r.covered[node] = max(r.covered[node], index)
+}
+
 func (r *Recorder) restored(node int, index, chain uint64) {
 	if index == 0 {
 		return
@@ -178,10 +187,12 @@ type Service struct {
 
 const logServiceSnapshotBytes = 16
 
-// Restore loads (index, chain) from a snapshot.
-func (l *Service) Restore(snapshot []byte) {
-	l.lastIndex, l.chain = 0, 0
+// Restore loads (index, chain) from a snapshot. A snapshot with no data is the library's
+// initial state up to index (entries no service applied): the chain starts after it.
+func (l *Service) Restore(index uint64, snapshot []byte) {
+	l.lastIndex, l.chain = index, 0
 	if len(snapshot) == 0 {
+		l.rec.initial(l.node, index)
 		return
 	}
 	if len(snapshot) != logServiceSnapshotBytes {
@@ -189,6 +200,9 @@ func (l *Service) Restore(snapshot []byte) {
 	}
 	l.lastIndex = binary.LittleEndian.Uint64(snapshot)
 	l.chain = binary.LittleEndian.Uint64(snapshot[8:])
+	if l.lastIndex != index {
+		l.rec.fail("server %d restored a snapshot of index %d that says it holds index %d", l.node, index, l.lastIndex)
+	}
 	l.rec.restored(l.node, l.lastIndex, l.chain)
 }
 

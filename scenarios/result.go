@@ -155,6 +155,9 @@ func (r *Result) Report() string {
 			where = fmt.Sprintf("by %s (found after the run, from the history)", r.FailedAt)
 		}
 		fmt.Fprintf(&b, ": FAILED %s %s\n  %s", r.Check, where, strings.ReplaceAll(r.Message, "\n", "\n  "))
+		if r.PanicStack != "" {
+			fmt.Fprintf(&b, "\n  stack:\n    %s", strings.ReplaceAll(strings.TrimSpace(r.PanicStack), "\n", "\n    "))
+		}
 	}
 	if r.Note != "" {
 		fmt.Fprintf(&b, "\n  note: %s", r.Note)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // shrinkOne minimizes the failing run given by -seed or -schedule and writes the minimal
@@ -27,6 +28,9 @@ func shrinkOne(o *options, stdout, stderr io.Writer) (int, error) {
 		}
 		sched = sc.Schedule(spec.Seed)
 		sched.Bug = spec.Bug
+		if spec.SUT != sut.DefaultName {
+			sched.SUT = spec.SUT
+		}
 	}
 	start := time.Now()
 	min, st, err := scenarios.Shrink(sched, o.runOptions())

@@ -7,13 +7,15 @@ import (
 	"testing"
 
 	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
 )
 
-// BenchmarkDefaultScenario runs seeds of `default` (5 nodes, 4 clients, swarm faults, 30 s of
-// faults then heal and liveness) one after another, every check included, and reports time
-// compression (virtual seconds per wall second, "x-realtime") and wall time per seed
-// ("ms/seed"). BenchmarkDefaultSimulation is the same runs without the offline
-// linearizability and liveness checks: full-stack simulation speed ("events/s").
+// BenchmarkDefaultScenario runs seeds of `default` (swarm faults over 3 or 5 nodes, 30 s of
+// faults then heal and liveness, or a hunt profile) one after another, every check included,
+// on each system under test side by side, and reports time compression (virtual seconds per
+// wall second, "x-realtime"), wall time per seed ("ms/seed") and "seeds/s".
+// BenchmarkDefaultSimulation is the same runs without the offline linearizability and
+// liveness checks: full-stack simulation speed ("events/s").
 //
 //	go test ./scenarios -run '^$' -bench 'Default(Scenario|Simulation)' -benchtime 50x -cpu 1
 func BenchmarkDefaultScenario(b *testing.B)   { benchmarkDefault(b, false) }
@@ -21,22 +23,31 @@ func BenchmarkDefaultSimulation(b *testing.B) { benchmarkDefault(b, true) }
 
 func benchmarkDefault(b *testing.B, simulationOnly bool) {
 	sc, _ := Lookup("default")
-	var virtual sim.Time
-	var events int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		r := runSchedule(sc.Schedule(uint64(i+1)), raftsimSUT(), Bug{}, Options{skipOfflineChecks: simulationOnly})
-		if r.Status == Fail {
-			b.Fatalf("%s", r.Report())
+	for _, name := range []string{"raftsim", "etcd"} {
+		target, err := sut.Lookup(name)
+		if err != nil {
+			b.Fatal(err)
 		}
-		virtual += r.VirtualTime
-		events += r.Events
+		b.Run("sut="+name, func(b *testing.B) {
+			var virtual sim.Time
+			var events int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r := runSchedule(sc.Schedule(uint64(i+1)), target, Bug{}, Options{skipOfflineChecks: simulationOnly})
+				if r.Status == Fail {
+					b.Fatalf("%s", r.Report())
+				}
+				virtual += r.VirtualTime
+				events += r.Events
+			}
+			wall := b.Elapsed()
+			b.ReportMetric(virtual.Duration().Seconds()/wall.Seconds(), "x-realtime")
+			b.ReportMetric(float64(events)/wall.Seconds(), "events/s")
+			b.ReportMetric(float64(wall.Microseconds())/1000/float64(b.N), "ms/seed")
+			b.ReportMetric(float64(b.N)/wall.Seconds(), "seeds/s")
+		})
 	}
-	wall := b.Elapsed()
-	b.ReportMetric(virtual.Duration().Seconds()/wall.Seconds(), "x-realtime")
-	b.ReportMetric(float64(events)/wall.Seconds(), "events/s")
-	b.ReportMetric(float64(wall.Microseconds())/1000/float64(b.N), "ms/seed")
 }
 
 // BenchmarkSweep measures seeds per second of a `default` sweep with 1 and 2 workers, each run

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # Sweeps every scenario over a seed range with the correct build (no planted bug) and prints one
-# summary line per scenario; exits non-zero if any seed failed or was inconclusive.
+# summary line per scenario; exits non-zero if any seed failed or was inconclusive. The system
+# under test is $SUT (default raftsim); scenarios that do not run on it are skipped and named.
 #   scripts/sweep-all.sh [SEEDS] [PREFIX]     e.g.  scripts/sweep-all.sh 1-200   scripts/sweep-all.sh 1-1000 raft/
+#   SUT=etcd scripts/sweep-all.sh 1-1000 kv/
 set -euo pipefail
 seeds=${1:-1-200}
 prefix=${2:-}
+sut=${SUT:-raftsim}
 cd "$(dirname "$0")/.."
-go build -o /tmp/raftsim-simrun ./cmd/simrun
+bin=/tmp/raftsim-simrun-$$
+go build -o "$bin" ./cmd/simrun
+trap 'rm -f "$bin"' EXIT
 status=0
-for sc in $(/tmp/raftsim-simrun -list | awk '/^SCENARIOS/ {on=1; next} /^PLANTED/ {on=0} on && NF {print $1}'); do
+# -list: "  NAME  SUTS  DESCRIPTION" rows between the SCENARIOS and PLANTED BUGS headers.
+while read -r sc suts; do
   case "$sc" in "$prefix"*) ;; *) continue ;; esac
-  if ! out=$(/tmp/raftsim-simrun -scenario "$sc" -seeds "$seeds"); then status=1; fi
+  if [ "$suts" != all ] && ! printf '%s\n' "${suts//,/ }" | tr ' ' '\n' | grep -qx "$sut"; then
+    echo "$sc: skipped, does not run on $sut (runs on $suts)"
+    continue
+  fi
+  if ! out=$("$bin" -sut "$sut" -scenario "$sc" -seeds "$seeds" -parallel "${PARALLEL:-2}"); then status=1; fi
   printf '%s\n' "$out"
-done
+done < <("$bin" -list | awk '/^SCENARIOS/ {on=1; next} /^PLANTED/ {on=0} on && NF {print $1, $2}')
 exit $status

@@ -108,22 +108,12 @@ type Server struct {
 	applied uint64
 	// reads are reads raft confirmed whose index is not applied yet.
 	reads hostkit.ReadQueue
-	// compactData is a snapshot the service or the size policy asked for, at compactIndex,
-	// carried out after the current Ready's Advance.
-	compactIndex uint64
-	compactData  []byte
-	compactAsked bool
-
+	// compaction is what the service or the size policy asked for, carried out after the
+	// current Ready's Advance.
+	compaction hostkit.Compaction
 	processing bool
-	// notedRole and notedTerm are what the observer and the trace last heard of this node's
-	// role.
-	notedRole raft.Role
-	notedTerm uint64
-	// Observer bookkeeping: what was last reported, so that reports only go forward.
-	leaderTerm  uint64
-	durableTerm uint64
-	commitIndex uint64
-	stats       Stats
+	report     hostkit.Reporter
+	stats      Stats
 }
 
 func newServer(cfg sut.Config) *Server {
@@ -163,11 +153,15 @@ func (s *Server) Start(env *sim.Env) {
 		Rand:                  env.Rand(),
 		Bug:                   s.bug,
 	}, raftPersisted(&p))
-	if s.obs != nil {
-		s.setNow()
+	clock := s.cfg.Clock
+	if clock == nil {
+		clock = env.Now
+	}
+	s.report.Bind(s.obs, clock, int(s.id), p.HardState.Term)
+	if s.report.Active() {
+		s.report.Stamp()
 		s.store.ReportRecovered(s.obs, int(s.id), &p)
 	}
-	s.durableTerm = p.HardState.Term
 	s.applied = p.Snapshot.Index
 	s.service = s.cfg.NewService(s)
 	s.service.Restore(p.Snapshot.Index, p.Snapshot.Data)
@@ -215,11 +209,9 @@ func (s *Server) process() {
 		if round >= maxReadyRounds {
 			panic(fmt.Sprintf("simhost: node %d: raft still has work after %d Ready rounds for one input", s.id, round))
 		}
-		if s.compactAsked {
-			s.compactAsked = false
+		if index, data, ok := s.compaction.Take(); ok {
 			s.stats.Snapshots++
-			s.node.Compact(s.compactIndex, s.compactData)
-			s.compactData = nil
+			s.node.Compact(index, data)
 		}
 		if !s.node.HasReady() {
 			break
@@ -239,15 +231,7 @@ func (s *Server) process() {
 // looks for first.
 func (s *Server) noteRole() {
 	st := s.node.Status()
-	if st.Role == s.notedRole && st.Term == s.notedTerm {
-		return
-	}
-	s.notedRole, s.notedTerm = st.Role, st.Term
-	if s.obs != nil {
-		s.setNow()
-		s.obs.RoleChanged(int(s.id), roleOf(st.Role), st.Term)
-	}
-	if s.env.Tracing() {
+	if s.report.RoleChanged(roleOf(st.Role), st.Term) && s.env.Tracing() {
 		s.env.Logf("raft: %v in term %d (leader %d)", st.Role, st.Term, st.Lead)
 	}
 }
@@ -255,9 +239,7 @@ func (s *Server) noteRole() {
 func (s *Server) handleReady(rd *raft.Ready) {
 	s.stats.ReadyRounds++
 	node := int(s.id)
-	if s.obs != nil {
-		s.setNow()
-	}
+	s.report.Stamp()
 	// 1. Persist.
 	prd := s.persistReady(rd)
 	ch := s.store.Persist(&prd)
@@ -268,21 +250,14 @@ func (s *Server) handleReady(rd *raft.Ready) {
 	if rd.MustSync {
 		s.store.Sync()
 		s.stats.Syncs++
-		term := s.store.HardState().Term
-		if s.obs != nil && term > s.durableTerm {
-			s.obs.PersistedTerm(node, term)
-		}
-		s.durableTerm = max(s.durableTerm, term)
+		s.report.Synced(s.store.HardState().Term)
 	}
-	if s.obs != nil {
-		if rd.HardStateChanged && rd.HardState.Commit > s.commitIndex {
-			s.commitIndex = rd.HardState.Commit
-			s.obs.Committed(node, s.commitIndex)
+	if s.report.Active() {
+		if rd.HardStateChanged {
+			s.report.Committed(rd.HardState.Commit)
 		}
-		if st := s.node.Status(); st.Role == raft.Leader && st.Term > s.leaderTerm {
-			s.leaderTerm = st.Term
-			s.obs.BecameLeader(node, st.Term)
-		}
+		st := s.node.Status()
+		s.report.Leading(roleOf(st.Role), st.Term)
 	}
 	// 3. Send.
 	for i := range rd.Messages {
@@ -319,13 +294,13 @@ func (s *Server) handleReady(rd *raft.Ready) {
 		s.reads.Add(node, hostkit.WaitingRead{Index: r.Index, Ctx: r.Context})
 	}
 	s.reads.Release(s.applied, s.service.ReadReady)
-	if !s.compactAsked && s.store.WantsCompaction(s.cfg.MaxRaftStateBytes, s.applied) {
+	if !s.compaction.Pending() && s.store.WantsCompaction(s.cfg.MaxRaftStateBytes, s.applied) {
 		s.Compact(s.applied, s.service.Snapshot())
 	}
 	// Dead records: rewrite the file compactly, unless a compaction (which replaces the file
 	// anyway) is about to happen. An unsynced rewrite is safe: a crash reverts the file to its
 	// last synced version.
-	if !s.compactAsked && s.store.NeedsRewrite() {
+	if !s.compaction.Pending() && s.store.NeedsRewrite() {
 		s.store.Rewrite()
 	}
 	s.stats.LogRewrites = int64(s.store.Rewrites())
@@ -362,14 +337,6 @@ func raftPersisted(p *hostkit.Persisted) raft.Persisted {
 	return out
 }
 
-func (s *Server) setNow() {
-	if s.cfg.Clock != nil {
-		s.obs.SetNow(int64(s.cfg.Clock()))
-	} else {
-		s.obs.SetNow(int64(s.env.Now()))
-	}
-}
-
 // ---------------------------------------------------------------------------------------
 // The Service's handle on its node.
 
@@ -396,14 +363,9 @@ func (s *Server) ReadIndex(ctx uint64) bool {
 // Compact records that data is the service's snapshot at applied index index; the log up to
 // index is discarded once the current Ready (if any) is done.
 func (s *Server) Compact(index uint64, data []byte) {
-	if index > s.applied {
-		panic(fmt.Sprintf("simhost: node %d: Compact(%d) beyond the applied index %d", s.id, index, s.applied))
+	if s.compaction.Ask(int(s.id), index, s.applied, s.store.BaseIndex(), data) {
+		s.process()
 	}
-	if index <= s.store.BaseIndex() || (s.compactAsked && index <= s.compactIndex) {
-		return
-	}
-	s.compactIndex, s.compactData, s.compactAsked = index, data, true
-	s.process()
 }
 
 // Status returns the node's status as the seam reports it.

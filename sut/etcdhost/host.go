@@ -58,23 +58,15 @@ type Server struct {
 	// applied is the index of the last entry applied or covered by the restored snapshot.
 	applied uint64
 	reads   hostkit.ReadQueue
-	// A snapshot the service or the size policy asked for, carried out before the next Ready.
-	compactIndex uint64
-	compactData  []byte
-	compactAsked bool
-
+	// compaction is what the service or the size policy asked for, carried out before the
+	// next Ready.
+	compaction hostkit.Compaction
 	processing bool
 	// proposing is set while Propose handles the Ready of its own proposal, whose last new
 	// entry is the proposal (proposedIndex, proposedTerm).
 	proposing                   bool
 	proposedIndex, proposedTerm uint64
-
-	// What the observer and the trace last heard, so that reports only go forward.
-	notedRole   sut.Role
-	notedTerm   uint64
-	leaderTerm  uint64
-	durableTerm uint64
-	commitIndex uint64
+	report                      hostkit.Reporter
 }
 
 func etcdID(id sim.NodeID) uint64 { return uint64(id) + 1 }
@@ -96,11 +88,15 @@ func (s *Server) Start(env *sim.Env) {
 		s.store.Sync()
 		p.Snapshot = *initial.Snapshot
 	}
-	if s.obs != nil {
-		s.setNow()
+	clock := s.cfg.Clock
+	if clock == nil {
+		clock = env.Now
+	}
+	s.report.Bind(s.obs, clock, int(s.id), p.HardState.Term)
+	if s.report.Active() {
+		s.report.Stamp()
 		s.store.ReportRecovered(s.obs, int(s.id), &p)
 	}
-	s.durableTerm = p.HardState.Term
 	s.applied = p.Snapshot.Index
 	voters := make([]uint64, len(s.cfg.Peers))
 	for i, peer := range s.cfg.Peers {
@@ -190,9 +186,8 @@ func (s *Server) process() {
 		if round >= maxReadyRounds {
 			panic(fmt.Sprintf("etcdhost: node %d: raft still has work after %d Ready rounds for one input", s.id, round))
 		}
-		if s.compactAsked {
-			s.compactAsked = false
-			s.compact()
+		if index, data, ok := s.compaction.Take(); ok {
+			s.compact(index, data)
 		}
 		if !s.hasReady() {
 			break
@@ -223,24 +218,14 @@ func (s *Server) status() Status {
 // noteRole reports role and term changes to the observer and notes them in the trace.
 func (s *Server) noteRole() {
 	st := s.status()
-	if st.Role == s.notedRole && st.Term == s.notedTerm {
-		return
-	}
-	s.notedRole, s.notedTerm = st.Role, st.Term
-	if s.obs != nil {
-		s.setNow()
-		s.obs.RoleChanged(int(s.id), st.Role, st.Term)
-	}
-	if s.env.Tracing() {
+	if s.report.RoleChanged(st.Role, st.Term) && s.env.Tracing() {
 		s.env.Logf("etcd raft: %v in term %d (leader %d)", st.Role, st.Term, simID(st.Lead))
 	}
 }
 
 func (s *Server) handleReady(rd *Ready) {
 	node := int(s.id)
-	if s.obs != nil {
-		s.setNow()
-	}
+	s.report.Stamp()
 	// 1. Persist.
 	ch := s.store.Persist(&rd.Persist)
 	if s.obs != nil {
@@ -255,21 +240,14 @@ func (s *Server) handleReady(rd *Ready) {
 	// server syncs every snapshot it saves).
 	if rd.MustSync || rd.Persist.Snapshot != nil {
 		s.store.Sync()
-		term := s.store.HardState().Term
-		if s.obs != nil && term > s.durableTerm {
-			s.obs.PersistedTerm(node, term)
-		}
-		s.durableTerm = max(s.durableTerm, term)
+		s.report.Synced(s.store.HardState().Term)
 	}
-	if s.obs != nil {
-		if rd.Persist.HardStateChanged && rd.Persist.HardState.Commit > s.commitIndex {
-			s.commitIndex = rd.Persist.HardState.Commit
-			s.obs.Committed(node, s.commitIndex)
+	if s.report.Active() {
+		if rd.Persist.HardStateChanged {
+			s.report.Committed(rd.Persist.HardState.Commit)
 		}
-		if st := s.status(); st.Role == sut.Leader && st.Term > s.leaderTerm {
-			s.leaderTerm = st.Term
-			s.obs.BecameLeader(node, st.Term)
-		}
+		st := s.status()
+		s.report.Leading(st.Role, st.Term)
 	}
 	// 3. Send.
 	for i := range rd.Messages {
@@ -312,38 +290,29 @@ func (s *Server) handleReady(rd *Ready) {
 		s.reads.Add(node, hostkit.WaitingRead{Index: r.Index, Ctx: binary.BigEndian.Uint64(r.Ctx)})
 	}
 	s.reads.Release(s.applied, s.service.ReadReady)
-	if !s.compactAsked && s.store.WantsCompaction(s.cfg.MaxRaftStateBytes, s.applied) {
+	if !s.compaction.Pending() && s.store.WantsCompaction(s.cfg.MaxRaftStateBytes, s.applied) {
 		s.Compact(s.applied, s.service.Snapshot())
 	}
-	if !s.compactAsked && s.store.NeedsRewrite() {
+	if !s.compaction.Pending() && s.store.NeedsRewrite() {
 		s.store.Rewrite()
 	}
 }
 
 // compact carries out the compaction the service asked for: through the library's storage,
 // then on disk (the log file is replaced by the snapshot base and the entries kept).
-func (s *Server) compact() {
+func (s *Server) compact(index uint64, data []byte) {
 	var snap hostkit.Snapshot
 	var kept []hostkit.Entry
 	var err error
-	s.call(func() { snap, kept, err = s.node.Compact(s.compactIndex, s.compactData) })
-	s.compactData = nil
+	s.call(func() { snap, kept, err = s.node.Compact(index, data) })
 	if err != nil {
-		panic(fmt.Sprintf("etcdhost: node %d: compaction at %d: %v", s.id, s.compactIndex, err))
+		panic(fmt.Sprintf("etcdhost: node %d: compaction at %d: %v", s.id, index, err))
 	}
 	rd := hostkit.Ready{Snapshot: &snap, Entries: kept}
 	ch := s.store.Persist(&rd)
-	if s.obs != nil {
-		s.setNow()
+	if s.report.Active() {
+		s.report.Stamp()
 		s.store.ReportPersisted(s.obs, int(s.id), &rd, ch)
-	}
-}
-
-func (s *Server) setNow() {
-	if s.cfg.Clock != nil {
-		s.obs.SetNow(int64(s.cfg.Clock()))
-	} else {
-		s.obs.SetNow(int64(s.env.Now()))
 	}
 }
 
@@ -392,14 +361,9 @@ func (s *Server) ReadIndex(ctx uint64) bool {
 // Compact records that data is the service's snapshot at applied index index; the log up to
 // index is discarded before the next Ready.
 func (s *Server) Compact(index uint64, data []byte) {
-	if index > s.applied {
-		panic(fmt.Sprintf("etcdhost: node %d: Compact(%d) beyond the applied index %d", s.id, index, s.applied))
+	if s.compaction.Ask(int(s.id), index, s.applied, s.store.BaseIndex(), data) {
+		s.process()
 	}
-	if index <= s.store.BaseIndex() || (s.compactAsked && index <= s.compactIndex) {
-		return
-	}
-	s.compactIndex, s.compactData, s.compactAsked = index, data, true
-	s.process()
 }
 
 // Status returns the node's status as the seam reports it.

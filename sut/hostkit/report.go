@@ -1,6 +1,11 @@
 package hostkit
 
-import "github.com/raftsim/raftsim/sut"
+import (
+	"fmt"
+
+	"github.com/raftsim/raftsim/sim"
+	"github.com/raftsim/raftsim/sut"
+)
 
 // ReportRecovered tells obs what a node recovered from its disk at start: a new incarnation,
 // its snapshot, every entry of its log and its durable term. Call it right after Load.
@@ -38,4 +43,102 @@ func (s *Storage) ReportPersisted(obs sut.Observer, node int, rd *Ready, ch LogC
 			obs.LogAppended(node, i, m.Term, m.Digest)
 		}
 	}
+}
+
+// Reporter tells one node's observer what moved forward (durable term, commit index,
+// leadership, role), each once, stamped with the run's clock. With no observer it only tracks
+// the role, for trace notes.
+type Reporter struct {
+	obs   sut.Observer
+	clock func() sim.Time
+	node  int
+	// What was last reported, so that reports only go forward.
+	durableTerm, commitIndex, leaderTerm uint64
+	role                                 sut.Role
+	roleTerm                             uint64
+}
+
+// Bind starts reporting for one incarnation of node: obs may be nil; clock stamps reports
+// (the run's global clock, or the node's own).
+func (r *Reporter) Bind(obs sut.Observer, clock func() sim.Time, node int, durableTerm uint64) {
+	*r = Reporter{obs: obs, clock: clock, node: node, durableTerm: durableTerm}
+}
+
+// Active reports whether there is an observer to tell.
+func (r *Reporter) Active() bool { return r.obs != nil }
+
+// Stamp gives the observer the time of the reports that follow.
+func (r *Reporter) Stamp() {
+	if r.obs != nil {
+		r.obs.SetNow(int64(r.clock()))
+	}
+}
+
+// Synced reports that the hard state with term is durable.
+func (r *Reporter) Synced(term uint64) {
+	if r.obs != nil && term > r.durableTerm {
+		r.obs.PersistedTerm(r.node, term)
+	}
+	r.durableTerm = max(r.durableTerm, term)
+}
+
+// Committed reports the commit index of a new hard state.
+func (r *Reporter) Committed(commit uint64) {
+	if r.obs != nil && commit > r.commitIndex {
+		r.commitIndex = commit
+		r.obs.Committed(r.node, commit)
+	}
+}
+
+// Leading reports a leader's first Ready in a new term.
+func (r *Reporter) Leading(role sut.Role, term uint64) {
+	if r.obs != nil && role == sut.Leader && term > r.leaderTerm {
+		r.leaderTerm = term
+		r.obs.BecameLeader(r.node, term)
+	}
+}
+
+// RoleChanged reports the role and term if they changed, and says whether they did.
+func (r *Reporter) RoleChanged(role sut.Role, term uint64) bool {
+	if role == r.role && term == r.roleTerm {
+		return false
+	}
+	r.role, r.roleTerm = role, term
+	if r.obs != nil {
+		r.Stamp()
+		r.obs.RoleChanged(r.node, role, term)
+	}
+	return true
+}
+
+// Compaction is a compaction the service (or the size policy) asked for, carried out by the
+// host between Readys.
+type Compaction struct {
+	index uint64
+	data  []byte
+	asked bool
+}
+
+// Ask records data as the snapshot at index, unless the log already starts at or after it or
+// a compaction at least as far is pending; it reports whether it recorded it. index must be
+// applied (a host's bug otherwise: it panics naming node).
+func (c *Compaction) Ask(node int, index, applied, baseIndex uint64, data []byte) bool {
+	if index > applied {
+		panic(fmt.Sprintf("hostkit: node %d: Compact(%d) beyond the applied index %d", node, index, applied))
+	}
+	if index <= baseIndex || (c.asked && index <= c.index) {
+		return false
+	}
+	c.index, c.data, c.asked = index, data, true
+	return true
+}
+
+// Pending reports whether a compaction waits.
+func (c *Compaction) Pending() bool { return c.asked }
+
+// Take returns the waiting compaction and forgets it.
+func (c *Compaction) Take() (index uint64, data []byte, ok bool) {
+	index, data, ok = c.index, c.data, c.asked
+	*c = Compaction{}
+	return index, data, ok
 }

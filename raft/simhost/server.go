@@ -351,7 +351,8 @@ func (s *Server) Propose(data []byte) (index, term uint64, isLeader bool) {
 }
 
 // ReadIndex starts a linearizable read; Service.ReadReady(ctx) is called once it may be
-// served. It returns false when this node is not the leader (or raft's read queue is full).
+// served. A follower asks its leader. It returns false on a candidate, on a follower that
+// knows no leader, and when raft's read queue is full.
 func (s *Server) ReadIndex(ctx uint64) bool {
 	ok := s.node.ReadIndex(ctx)
 	if ok {

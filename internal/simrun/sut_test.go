@@ -1,6 +1,8 @@
 package simrun
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,5 +23,45 @@ func TestEtcdRunsAreDeterministicAndQuiet(t *testing.T) {
 	code, out, errOut = runCLI("-sut", "etcd", "-seed", "2")
 	if code != exitPass || errOut != "" || strings.Count(strings.TrimSpace(out), "\n") != 1 {
 		t.Fatalf("one run on etcd: exit %d, want the report and the summary line only:\n%s%s", code, out, errOut)
+	}
+}
+
+// The SUT is part of a run's identity: in the schedule it prints, in its JSON, in the replay
+// command; a printed schedule replays on its SUT with the same trace hash.
+func TestSUTIsRecordedAndReplayed(t *testing.T) {
+	code, sched, errOut := runCLI("-sut", "etcd", "-scenario", "isolate-one", "-seed", "3", "-print-schedule", "-json")
+	if code != exitPass || !strings.Contains(sched, `"sut": "etcd"`) || !strings.Contains(sched, `"sut":"etcd"`) {
+		t.Fatalf("exit %d: want the schedule and the JSON to name sut etcd:\n%s%s", code, sched, errOut)
+	}
+	hash := traceRE.FindString(sched)
+	path := filepath.Join(t.TempDir(), "s.json")
+	if err := os.WriteFile(path, []byte(sched[:strings.LastIndex(sched, "}\n{")+2]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI("-schedule", path, "-json")
+	if code != exitPass || !strings.Contains(out, `"sut":"etcd"`) || traceRE.FindString(out) != hash {
+		t.Fatalf("replay: exit %d, want sut etcd and %s:\n%s%s", code, hash, out, errOut)
+	}
+	code, out, _ = runCLI("-sut", "etcd", "-bug", "no-dedup", "-scenario", "isolate-leader", "-seed", "1")
+	if code != exitFail || !strings.Contains(out, "replay: go run ./cmd/simrun -scenario isolate-leader -seed 1 -sut etcd -bug no-dedup") {
+		t.Fatalf("a failing run on etcd: exit %d, want a replay command naming the SUT:\n%s", code, out)
+	}
+}
+
+// A raft bug of raftsim, or a scenario that needs raftsim, on another SUT is a usage error
+// that says what is valid.
+func TestUnsupportedSUTCombinationsExitTwo(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-sut", "etcd", "-bug", "vote-twice", "-seed", "1"}, "planted in raftsim, not in -sut etcd; bugs for etcd: no-dedup, read-local, dedup-not-in-snapshot"},
+		{[]string{"-sut", "etcd", "-scenario", "raft/Count", "-seed", "1"}, "does not run on -sut etcd"},
+		{[]string{"-sut", "etc", "-seed", "1"}, `did you mean "etcd"`},
+	} {
+		code, out, errOut := runCLI(tc.args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("simrun %v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
 	}
 }

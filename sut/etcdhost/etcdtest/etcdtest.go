@@ -7,6 +7,7 @@ package etcdtest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/raftsim/raftsim/sut"
@@ -144,8 +145,9 @@ func CheckCommitsAndApplies(t testing.TB, lib etcdhost.Library) {
 
 // CheckFindingMaxSizePerMsgZero pins a finding (BENCHMARKS.md, "etcd-io/raft findings"):
 // MaxSizePerMsg 0 is documented as "at most one entry per message", but MaxCommittedSizePerReady
-// then defaults to 0 and no node ever applies a committed entry. It fails t when lib no longer
-// shows it (a release that fixes it), so that the finding can be closed.
+// then defaults to 0: a node that starts with an applied index never applies a committed
+// entry, and one that starts without (Applied 0) panics at its first commit. It fails t when
+// lib no longer shows it (a release that fixes it), so that the finding can be closed.
 func CheckFindingMaxSizePerMsgZero(t testing.TB, lib etcdhost.Library) {
 	t.Helper()
 	commit, applied, err := ProposeOne(lib, etcdhost.NodeConfig{
@@ -157,4 +159,36 @@ func CheckFindingMaxSizePerMsgZero(t testing.TB, lib etcdhost.Library) {
 	if commit != 3 || !slices.Equal(applied, []int{0, 0, 0}) {
 		t.Fatalf("commit %d, commands applied per node %v: the finding no longer reproduces (want commit 3, nothing applied)", commit, applied)
 	}
+	// A node whose config does not name an applied index (Applied 0, as for a fresh node) is
+	// not paused at start: its first commit panics instead.
+	const want = "applying entry size (0-0)=0 not positive"
+	if got := firstCommitPanic(lib, etcdhost.NodeConfig{ElectionTick: 10, HeartbeatTick: 1, MaxSizePerMsg: 0, MaxInflightMsgs: 256}); !strings.Contains(got, want) {
+		t.Fatalf("a one-node cluster with Applied 0 and MaxSizePerMsg 0: panic %q, want one saying %q", got, want)
+	}
+}
+
+// firstCommitPanic elects a one-node cluster whose node starts with Applied 0 and returns what
+// it panicked with ("" if it did not) before it committed and handed out its first entry.
+func firstCommitPanic(lib etcdhost.Library, cfg etcdhost.NodeConfig) (msg string) {
+	defer func() {
+		if p := recover(); p != nil {
+			msg = fmt.Sprint(p)
+		}
+	}()
+	cfg.ID, cfg.Voters, cfg.Applied, cfg.Logger = 1, []uint64{1}, 0, &etcdhost.Logger{}
+	p := &hostkit.Persisted{Snapshot: hostkit.Snapshot{Index: 1, Term: 1}, HardState: hostkit.HardState{Vote: -1}}
+	node, err := lib.NewNode(cfg, p)
+	if err != nil {
+		return "NewNode: " + err.Error()
+	}
+	for tick := 0; tick < 20*cfg.ElectionTick; tick++ {
+		node.Tick()
+		for node.HasReady() {
+			if rd := node.Ready(); len(rd.CommittedEntries) > 0 {
+				return ""
+			}
+			node.Advance()
+		}
+	}
+	return ""
 }

@@ -115,7 +115,7 @@ func runScript(sc *Scenario, seed uint64, target *sut.SUT, bug Bug, opts Options
 		stop()
 	}
 	if c.end == sim.EndStopped && c.sim.Now() == until && until > 0 && c.result.Status == Pass {
-		c.result.Note = fmt.Sprintf("stopped by -until at %s, before the script finished", until)
+		c.result.stoppedEarly(until, "the script had not finished", CheckRaftTest)
 	}
 	end := c.end
 	if end == 0 {

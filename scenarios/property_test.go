@@ -21,7 +21,7 @@ import (
 // long enough to exercise elections and retries.)
 func genSchedule(t *rapid.T) *Schedule {
 	nodes := rapid.SampledFrom([]int{3, 5}).Draw(t, "nodes")
-	s := baseSchedule("property", rapid.Uint64Range(1, 1<<20).Draw(t, "seed"))
+	s := baseSchedule("swarm", rapid.Uint64Range(1, 1<<20).Draw(t, "seed"))
 	s.Nodes = nodes
 	s.DurationMs = int64(rapid.IntRange(2000, 8000).Draw(t, "duration_ms"))
 	s.LivenessBoundMs = 10_000

@@ -41,6 +41,11 @@ type UnknownNameError struct {
 }
 
 func (e *UnknownNameError) Error() string {
+	// More names than this are a wall of text, not an answer: point to simrun -list instead.
+	const maxListed = 16
+	if len(e.Valid) > maxListed {
+		return fmt.Sprintf("unknown %s %q%s; simrun -list shows all %d %ss", e.Kind, e.Name, suggest.Phrase(e.Name, e.Valid), len(e.Valid), e.Kind)
+	}
 	return fmt.Sprintf("unknown %s %q%s; valid %ss: %s", e.Kind, e.Name, suggest.Phrase(e.Name, e.Valid), e.Kind, strings.Join(e.Valid, ", "))
 }
 

@@ -101,7 +101,9 @@ type Result struct {
 	Message  string // the violation in plain words
 	// PanicStack is the goroutine stack of a CheckPanic failure.
 	PanicStack string
-	Note       string // what a reader must know about a run that did not fail (e.g. stopped by -until)
+	// NotRun names the checks that did not run because -until cut the run short; such a run
+	// that found no failure is inconclusive, never a pass.
+	NotRun []string
 	// FailedAt and FailedEvent locate the first event at which the failure became visible.
 	FailedAt    sim.Time
 	FailedEvent int64
@@ -134,6 +136,17 @@ func (r *Result) fail(check, message string, at sim.Time, event int64) {
 	r.Status, r.Check, r.Message, r.FailedAt, r.FailedEvent = Fail, check, message, at, event
 }
 
+// stoppedEarly records that -until stopped the run at `at`, before the checks notRun could
+// run (why says what they needed). A failure found before the cut stands: it is a real one.
+func (r *Result) stoppedEarly(at sim.Time, why string, notRun ...string) {
+	if r.Status == Fail {
+		return
+	}
+	r.Status, r.NotRun = Inconclusive, notRun
+	r.Message = fmt.Sprintf("stopped by -until at %s: not checked: %s (%s); the checks that ran found nothing",
+		at, strings.Join(notRun, ", "), why)
+}
+
 // Report is the run's outcome in plain words, several lines for a failure.
 func (r *Result) Report() string {
 	var b strings.Builder
@@ -158,9 +171,6 @@ func (r *Result) Report() string {
 		if r.PanicStack != "" {
 			fmt.Fprintf(&b, "\n  stack:\n    %s", strings.ReplaceAll(strings.TrimSpace(r.PanicStack), "\n", "\n    "))
 		}
-	}
-	if r.Note != "" {
-		fmt.Fprintf(&b, "\n  note: %s", r.Note)
 	}
 	if r.End == sim.EndEventLimit {
 		fmt.Fprintf(&b, "\n  note: the run ended at its %s", r.End)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -102,9 +103,15 @@ func TestWorkloadScenariosPass(t *testing.T) {
 	}
 }
 
-func TestUnknownNamesAreErrorsThatListTheValidOnes(t *testing.T) {
-	if _, err := Execute(Spec{Scenario: "nope", Seed: 1}, Options{}); err == nil || !strings.Contains(err.Error(), "valid scenarios: ") {
+func TestUnknownNamesAreErrorsThatSuggestTheClosestValidOnes(t *testing.T) {
+	if _, err := Execute(Spec{Scenario: "nope", Seed: 1}, Options{}); err == nil || !strings.Contains(err.Error(), "simrun -list shows all") {
 		t.Fatalf("unknown scenario: %v", err)
+	}
+	if _, err := Execute(Spec{Scenario: "figure-8", Seed: 1}, Options{}); err == nil || !strings.Contains(err.Error(), `(did you mean "figure8" or "figure8-short" or "raft/Figure8"?); simrun -list shows all`) {
+		t.Fatalf("mistyped scenario: %v", err)
+	}
+	if _, err := Execute(Spec{Scenario: "default", Seed: 1, Bug: "nodedup"}, Options{}); err == nil || !strings.Contains(err.Error(), `(did you mean "no-dedup"?); valid bugs: `) {
+		t.Fatalf("mistyped bug: %v", err)
 	}
 	if _, err := Execute(Spec{Scenario: "default", Seed: 1, Bug: "nope"}, Options{}); err == nil || !strings.Contains(err.Error(), "valid bugs: vote-no-persist") {
 		t.Fatalf("unknown bug: %v", err)
@@ -120,5 +127,39 @@ func TestEveryBugOfBUGSmdResolves(t *testing.T) {
 		if (got.SUT == "") == (got.KV == 0) {
 			t.Fatalf("bug %s must be planted in exactly one layer: %+v", b.Name, got)
 		}
+	}
+}
+
+// A run cut short by -until is never a pass: with no failure before the cut it is
+// inconclusive and names the checks that did not run; a failure before the cut stands.
+func TestUntilIsInconclusiveAndNamesTheChecksNotRun(t *testing.T) {
+	cases := []struct {
+		spec   Spec
+		notRun []string
+	}{
+		{Spec{Scenario: "default", Seed: 1, Bug: "no-dedup"}, []string{CheckLinearizability, CheckLiveness}},
+		{Spec{Scenario: "isolate-one", Seed: 2}, []string{CheckLinearizability, CheckLiveness}},
+		{Spec{Scenario: "raft/Figure8", Seed: 1}, []string{CheckRaftTest}},
+	}
+	for _, c := range cases {
+		r, err := Execute(c.spec, Options{UntilMs: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != Inconclusive || !reflect.DeepEqual(r.NotRun, c.notRun) {
+			t.Errorf("%+v until 2s: status %v, not run %v; want inconclusive, %v", c.spec, r.Status, r.NotRun, c.notRun)
+		}
+		report := r.Report()
+		if strings.Contains(report, "every check passed") || !strings.Contains(report, "not checked: "+strings.Join(c.notRun, ", ")) {
+			t.Errorf("%+v until 2s reports:\n%s", c.spec, report)
+		}
+	}
+	full, _ := Execute(Spec{Scenario: "default", Seed: 1, Bug: "commit-no-min"}, Options{})
+	if full.Status != Fail || full.FailedEvent < 0 {
+		t.Fatalf("commit-no-min seed 1 should fail online: %s", full.Report())
+	}
+	cut, _ := Execute(Spec{Scenario: "default", Seed: 1, Bug: "commit-no-min"}, Options{UntilMs: full.FailedAt.Duration().Milliseconds() + 1})
+	if cut.Status != Fail || cut.Check != full.Check || len(cut.NotRun) != 0 {
+		t.Fatalf("a failure before -until must stand: %s", cut.Report())
 	}
 }

@@ -131,8 +131,13 @@ const (
 	maxEntriesPerMsg  = 1 << 16
 )
 
-// Validate reports the first problem with s, naming the field, or nil.
+// Validate reports the first problem with s, naming the field, or nil. Besides the limits, it
+// rejects schedules under which no check could fail (no clients, or clients that never write),
+// so that a hand-edited file cannot pass by testing nothing.
 func (s *Schedule) Validate() error {
+	if err := validateScenarioName(s.Scenario); err != nil {
+		return err
+	}
 	if s.Nodes < 1 || s.Nodes > maxNodes {
 		return fmt.Errorf("nodes: %d is out of range 1..%d", s.Nodes, maxNodes)
 	}
@@ -201,12 +206,22 @@ func (n *NetworkSpec) validate(field string) error {
 	return checkMessageRates(field, n.Drop, n.Duplicate, n.LongDelay)
 }
 
-func (w *Workload) validate() error {
-	if w.Clients < 0 || w.Clients > maxClients {
-		return fmt.Errorf("workload.clients: %d is out of range 0..%d", w.Clients, maxClients)
+// validateScenarioName checks the schedule's scenario field: it names the workload scenario the
+// schedule came from, which the run reports and artifact names carry.
+func validateScenarioName(name string) error {
+	sc, err := Lookup(name)
+	if err != nil {
+		return fmt.Errorf("scenario: %w", err)
 	}
-	if w.Clients == 0 {
-		return nil
+	if sc.Schedule == nil {
+		return fmt.Errorf("scenario: %s is a scripted scenario, which has no schedule; a schedule names the workload scenario it came from (simrun -list shows them)", name)
+	}
+	return nil
+}
+
+func (w *Workload) validate() error {
+	if w.Clients < 1 || w.Clients > maxClients {
+		return fmt.Errorf("workload.clients: %d is out of range 1..%d (without clients there is no history to check)", w.Clients, maxClients)
 	}
 	if w.Keys < 1 || w.Keys > maxKeys {
 		return fmt.Errorf("workload.keys: %d is out of range 1..%d", w.Keys, maxKeys)
@@ -217,6 +232,9 @@ func (w *Workload) validate() error {
 	if w.Get < 0 || w.Put < 0 || w.Append < 0 || w.CAS < 0 || w.Get+w.Put+w.Append+w.CAS == 0 {
 		return fmt.Errorf("workload.get/put/append/cas: weights must be >= 0 and not all 0 (got %d/%d/%d/%d)",
 			w.Get, w.Put, w.Append, w.CAS)
+	}
+	if w.Put+w.Append+w.CAS == 0 {
+		return fmt.Errorf("workload.put/append/cas: all 0: clients that only read never change a value, so the linearizability check cannot fail; give a write kind a weight")
 	}
 	if !(w.ThinkMinMs >= 0 && w.ThinkMinMs <= w.ThinkMaxMs && w.ThinkMaxMs <= maxLatencyMs) {
 		return fmt.Errorf("workload.think_min_ms/think_max_ms: need 0 <= min (%v) <= max (%v) <= %d",

@@ -8,7 +8,7 @@ import (
 )
 
 func validSchedule() *Schedule {
-	s := baseSchedule("test", 1)
+	s := baseSchedule("swarm", 1)
 	s.Faults = []Fault{
 		{AtMs: 100, Kind: FaultPartition, Groups: [][]int{{0, 1}, {2, 3, 4}}},
 		{AtMs: 200, Kind: FaultHeal},
@@ -41,6 +41,12 @@ func TestScheduleRejectsBadInput(t *testing.T) {
 		edit func(s *Schedule)
 		want string
 	}{
+		{"unknown scenario", func(s *Schedule) { s.Scenario = "nope" }, `scenario: unknown scenario "nope"; simrun -list shows all`},
+		{"mistyped scenario", func(s *Schedule) { s.Scenario = "partition-halfs" }, `(did you mean "partition-halves"?)`},
+		{"no scenario", func(s *Schedule) { s.Scenario = "" }, `scenario: unknown scenario ""`},
+		{"scripted scenario", func(s *Schedule) { s.Scenario = "raft/Figure8" }, "scenario: raft/Figure8 is a scripted scenario"},
+		{"no clients", func(s *Schedule) { s.Workload.Clients = 0 }, "workload.clients: 0 is out of range 1..64"},
+		{"read-only clients", func(s *Schedule) { s.Workload.Put, s.Workload.Append, s.Workload.CAS = 0, 0, 0 }, "workload.put/append/cas: all 0"},
 		{"no nodes", func(s *Schedule) { s.Nodes = 0 }, "nodes: 0 is out of range"},
 		{"too many nodes", func(s *Schedule) { s.Nodes = 100 }, "nodes: 100 is out of range"},
 		{"bad raft state", func(s *Schedule) { s.MaxRaftStateBytes = 0 }, "max_raft_state_bytes"},

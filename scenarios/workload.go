@@ -107,7 +107,7 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 	nem.closeWindows("")
 	result.Annotations = nem.anns
 	if res.End == sim.EndStopped && res.StopReason == stopUntil {
-		result.Note = fmt.Sprintf("stopped by -until at %s: the linearizability and liveness checks need the whole run and were not run", r.sim.Now())
+		result.stoppedEarly(r.sim.Now(), "they need the whole history", CheckLinearizability, CheckLiveness)
 	}
 	r.checkHistory(s, history.Records(), leaderSeen)
 	return result
@@ -129,7 +129,7 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 		ops[i] = toCheckerOp(rec)
 	}
 	result.History, result.Ops = ops, len(ops)
-	if result.Status == Fail || result.Note != "" || r.opts.skipOfflineChecks {
+	if result.Status == Fail || len(result.NotRun) > 0 || r.opts.skipOfflineChecks {
 		return
 	}
 	lin := checker.CheckLinearizable(ops, r.opts.checkTimeout())

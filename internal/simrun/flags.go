@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ type options struct {
 	hunt             bool
 	huntCap          int
 	checkTimeout     time.Duration
+	force            bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -58,7 +60,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	shard := fs.String("shard", "", "run only slice `K/N` of the seed range (1 <= K <= N)")
 	fs.StringVar(&o.bug, "bug", "", "plant bug `NAME` (simrun -list shows them)")
 	fs.BoolVar(&o.checkDeterminism, "check-determinism", false, "run each seed twice and compare trace hashes")
-	fs.StringVar(&o.outDir, "out", "", "write artifacts of each failing run under `DIR`")
+	fs.StringVar(&o.outDir, "out", "", "write artifacts of each failing run, and a sweep's results.jsonl, under `DIR`")
+	fs.BoolVar(&o.force, "force", false, "replace artifacts of an earlier identical run under -out (never replaced otherwise)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per run")
 	fs.BoolVar(&o.verbose, "v", false, "print the event trace while running")
 	until := fs.String("until", "", "stop at virtual time `T` (e.g. 2.5s, 800ms)")
@@ -97,17 +100,22 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.parallel < 1 || o.parallel > 1024 {
 		return nil, usagef("-parallel %d: want 1..1024", o.parallel)
 	}
+	o.shardIndex, o.shardCount = 1, 1
 	if *shard != "" {
 		k, n, err := parseShard(*shard)
 		if err != nil {
 			return nil, err
 		}
-		if !o.sweep && !o.hunt {
+		if !o.sweep {
 			return nil, usagef("-shard needs a sweep: add -seeds A-B")
 		}
 		o.shardIndex, o.shardCount = k, n
-	} else {
-		o.shardIndex, o.shardCount = 1, 1
+	} else if o.sweep {
+		k, n, err := shardFromEnv(os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		o.shardIndex, o.shardCount = k, n
 	}
 	if *until != "" {
 		d, err := time.ParseDuration(*until)
@@ -136,6 +144,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.hunt && (o.seedSet || o.shrink) {
 		return nil, usagef("-hunt sweeps seeds itself: drop -seed/-shrink")
+	}
+	if o.printSchedule && (o.sweep || o.hunt || o.shrink) {
+		return nil, usagef("-print-schedule prints the schedule of one run: use it with -seed N or -schedule FILE")
+	}
+	if o.printSchedule && o.json {
+		return nil, usagef("-print-schedule and -json both write to stdout: use one at a time")
 	}
 	if o.verbose && (o.sweep || o.hunt) {
 		return nil, usagef("-v prints one run's trace: use it with -seed N, not a sweep")
@@ -174,6 +188,35 @@ func parseShard(s string) (int, int, error) {
 		return 0, 0, usagef("-shard %q: want K/N with 1 <= K <= N, such as 2/3", s)
 	}
 	return k, n, nil
+}
+
+// Environment of a sweep run as one task of a Kubernetes Indexed Job: Kubernetes sets the
+// task's index (0-based); the number of tasks is not set by Kubernetes, so the Job's manifest
+// passes its .spec.completions in shardCountEnv (deploy/kubernetes/job.yaml).
+const (
+	shardIndexEnv = "JOB_COMPLETION_INDEX"
+	shardCountEnv = "SIMRUN_SHARD_COUNT"
+)
+
+// shardFromEnv is the -shard K/N of a sweep given none: from the Job's environment, or 1/1.
+func shardFromEnv(lookup func(string) (string, bool)) (int, int, error) {
+	index, hasIndex := lookup(shardIndexEnv)
+	count, hasCount := lookup(shardCountEnv)
+	switch {
+	case !hasIndex && !hasCount:
+		return 1, 1, nil
+	case !hasCount:
+		return 0, 0, usagef("%s=%s is set (a Kubernetes Indexed Job) but %s is not: set it to the Job's .spec.completions, or pass -shard K/N",
+			shardIndexEnv, index, shardCountEnv)
+	case !hasIndex:
+		return 0, 0, usagef("%s=%s is set but %s is not: both come from an Indexed Job, or pass -shard K/N", shardCountEnv, count, shardIndexEnv)
+	}
+	i, err1 := strconv.Atoi(index)
+	n, err2 := strconv.Atoi(count)
+	if err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, usagef("%s=%q with %s=%q: want an index 0 <= index < count", shardIndexEnv, index, shardCountEnv, count)
+	}
+	return i + 1, n, nil
 }
 
 // shardSeeds returns the seeds of slice k (1-based) of n of the range [first, last]: seed s

@@ -18,7 +18,7 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 func TestBadUsageExitsTwoAndSaysWhatIsValid(t *testing.T) {
 	dir := t.TempDir()
 	badSchedule := filepath.Join(dir, "bad.json")
-	os.WriteFile(badSchedule, []byte(`{"nodes": 0}`), 0o644)
+	os.WriteFile(badSchedule, []byte(`{"scenario": "default", "nodes": 0}`), 0o644)
 	unknownField := filepath.Join(dir, "unknown.json")
 	os.WriteFile(unknownField, []byte(`{"nodez": 3}`), 0o644)
 	truncated := filepath.Join(dir, "truncated.json")
@@ -39,7 +39,9 @@ func TestBadUsageExitsTwoAndSaysWhatIsValid(t *testing.T) {
 		{[]string{"-seeds", "1-10", "-shard", "x"}, "-shard"},
 		{[]string{"-seed", "1", "-shard", "1/2"}, "needs a sweep"},
 		{[]string{"-seed", "1", "-seeds", "1-2"}, "cannot be combined"},
-		{[]string{"-seed", "1", "-scenario", "nope"}, "valid scenarios: "},
+		{[]string{"-seed", "1", "-scenario", "nope"}, "simrun -list shows all"},
+		{[]string{"-seed", "1", "-scenario", "figure-8"}, `(did you mean "figure8" or "figure8-short" or "raft/Figure8"?); simrun -list shows all`},
+		{[]string{"-seed", "1", "-bug", "nodedup"}, `(did you mean "no-dedup"?); valid bugs: `},
 		{[]string{"-seed", "1", "-bug", "nope"}, "valid bugs: "},
 		{[]string{"-seed", "1", "-until", "soon"}, "-until"},
 		{[]string{"-seed", "1", "-bogus"}, "flag provided but not defined"},

@@ -1,11 +1,13 @@
 package simrun
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -15,8 +17,8 @@ import (
 
 // shrinkOne minimizes the failing run given by -seed or -schedule and writes the minimal
 // schedule file.
-func shrinkOne(o *options, stdout, stderr io.Writer) (int, error) {
-	spec, err := o.spec(o.seed)
+func shrinkOne(ctx context.Context, o *options, stdout, stderr io.Writer) (int, error) {
+	spec, id, err := o.spec(o.seed)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -32,17 +34,30 @@ func shrinkOne(o *options, stdout, stderr io.Writer) (int, error) {
 			sched.SUT = spec.SUT
 		}
 	}
+	if err := prepareOut(o.outDir); err != nil {
+		return exitUsage, err
+	}
+	path := shrunkPath(o.outDir, id)
+	if err := checkFree(path, o.force); err != nil {
+		return exitUsage, err
+	}
+	replay := replayCommand(spec, o.schedulePath)
+	return untilInterrupted(ctx, stderr, func() (code int, err error) {
+		if crash := guarded(func() { code, err = shrinkSchedule(o, sched, path, stdout) }); crash != "" {
+			fmt.Fprintln(stderr, crashReport(spec, crash, replay))
+			return exitUsage, nil
+		}
+		return code, err
+	})
+}
+
+func shrinkSchedule(o *options, sched *scenarios.Schedule, path string, stdout io.Writer) (int, error) {
 	start := time.Now()
 	min, st, err := scenarios.Shrink(sched, o.runOptions())
 	if err != nil {
 		return exitUsage, err
 	}
 	wall := time.Since(start)
-	dir := o.outDir
-	if dir == "" {
-		dir = "."
-	}
-	path := filepath.Join(dir, fmt.Sprintf("shrunk-%s-seed%d.json", sanitize(sched.Scenario, sched.Bug), sched.Seed))
 	if err := scenarios.WriteFileAtomic(path, min.Marshal()); err != nil {
 		return exitFail, err
 	}
@@ -53,15 +68,6 @@ func shrinkOne(o *options, stdout, stderr io.Writer) (int, error) {
 		st.NodesBefore, st.NodesAfter, st.DurationBefore, st.DurationAfter, st.SeedBefore, st.SeedAfter)
 	fmt.Fprintf(stdout, "wrote %s\nreplay: go run ./cmd/simrun -schedule %s\n", path, path)
 	return exitFail, nil
-}
-
-// sanitize names a run's files: the scenario with "/" made "_", then "-<bug>" if one is planted.
-func sanitize(scenario, bug string) string {
-	name := strings.ReplaceAll(scenario, "/", "_")
-	if bug != "" {
-		name += "-" + bug
-	}
-	return name
 }
 
 // huntRow is one bug's line of the hunt table.
@@ -81,7 +87,7 @@ type huntRow struct {
 
 // hunt sweeps seeds for each planted bug until its first failure (or -hunt-cap seeds), shrinks
 // that failure, and runs the correct build over the same number of seeds.
-func hunt(o *options, stdout, stderr io.Writer) (int, error) {
+func hunt(ctx context.Context, o *options, stdout, stderr io.Writer) (int, error) {
 	sc, _ := scenarios.Lookup(o.scenario)
 	target, err := o.target()
 	if err != nil {
@@ -104,8 +110,12 @@ func hunt(o *options, stdout, stderr io.Writer) (int, error) {
 			for s := first; s <= last; s++ {
 				seeds = append(seeds, s)
 			}
-			for _, out := range runSeeds(o, b.Name, seeds, nil) {
-				if out.result.Status == scenarios.Fail {
+			outs := runAll(ctx, &sweeper{o: o, bug: b.Name}, seeds)
+			if ctx.Err() != nil {
+				return interruptedHunt(stderr)
+			}
+			for _, out := range outs {
+				if out.verdict() == scenarios.Fail.String() {
 					row.Found, row.FirstSeed, row.Check = true, out.spec.Seed, out.result.Check
 					row.SeedsTried = int(out.spec.Seed)
 					break
@@ -139,11 +149,16 @@ func hunt(o *options, stdout, stderr io.Writer) (int, error) {
 	}
 	start := time.Now()
 	failures := 0
-	for _, out := range runSeeds(o, "", seeds, progressBar(stderr, len(seeds), start)) {
-		if out.result.Status == scenarios.Fail {
+	outs := runAll(ctx, &sweeper{o: o}, seeds)
+	if ctx.Err() != nil {
+		return interruptedHunt(stderr)
+	}
+	for _, out := range outs {
+		if out.verdict() != scenarios.Pass.String() {
 			failures++
-			fmt.Fprintf(stdout, "CORRECT BUILD FAILED seed=%d check=%s: %s\n  replay: %s\n", out.spec.Seed,
-				out.result.Check, firstLine(out.result.Message), replayCommand(out.spec, ""))
+			rec := o.record(out)
+			fmt.Fprintf(stdout, "CORRECT BUILD %s seed=%d check=%s: %s\n  replay: %s\n", strings.ToUpper(rec.Verdict), out.spec.Seed,
+				rec.Check, firstLine(rec.Message), out.replay)
 		}
 	}
 	correctWall := time.Since(start)
@@ -175,4 +190,24 @@ func hunt(o *options, stdout, stderr io.Writer) (int, error) {
 		code = exitFail
 	}
 	return code, nil
+}
+
+// runAll runs seeds and returns their outcomes in seed order (fewer when ctx is done first).
+func runAll(ctx context.Context, s *sweeper, seeds []uint64) []outcome {
+	var mu sync.Mutex
+	var outs []outcome
+	s.runSeeds(ctx, seeds, func(out outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		outs = append(outs, out)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	sort.Slice(outs, func(i, j int) bool { return outs[i].spec.Seed < outs[j].spec.Seed })
+	return outs
+}
+
+func interruptedHunt(stderr io.Writer) (int, error) {
+	fmt.Fprintln(stderr, "simrun: interrupted: the hunt table is incomplete and was not printed")
+	return exitInterrupted, nil
 }

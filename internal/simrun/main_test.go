@@ -47,7 +47,7 @@ func sweepSeeds(t *testing.T, args ...string) []uint64 {
 		t.Fatalf("simrun %v: exit %d\n%s%s", args, code, out, errOut)
 	}
 	var seeds []uint64
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") { // in the order runs finished
 		var r runJSON
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("bad -json line %q: %v", line, err)
@@ -57,6 +57,7 @@ func sweepSeeds(t *testing.T, args ...string) []uint64 {
 		}
 		seeds = append(seeds, r.Seed)
 	}
+	sort.Slice(seeds, func(i, j int) bool { return seeds[i] < seeds[j] })
 	return seeds
 }
 
@@ -78,20 +79,21 @@ func TestShardUnionIsTheUnsplitSweep(t *testing.T) {
 	}
 }
 
+// -print-schedule writes only the schedule to stdout (the report goes to stderr), so the
+// README's "save, edit, replay" recipe works: the saved file replays to the same trace.
 func TestPrintedScheduleReplays(t *testing.T) {
-	code, out, _ := runCLI("-seed", "4", "-scenario", "bridge", "-print-schedule")
+	code, out, errOut := runCLI("-seed", "4", "-scenario", "bridge", "-print-schedule")
 	if code != exitPass {
-		t.Fatalf("exit %d: %s", code, out)
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
 	}
-	end := strings.Index(out, "\n}\n")
 	path := filepath.Join(t.TempDir(), "s.json")
-	os.WriteFile(path, []byte(out[:end+3]), 0o644)
-	code, replay, errOut := runCLI("-schedule", path)
+	os.WriteFile(path, []byte(out), 0o644)
+	code, replay, errReplay := runCLI("-schedule", path)
 	if code != exitPass {
-		t.Fatalf("replay exit %d: %s%s", code, replay, errOut)
+		t.Fatalf("replaying what -print-schedule printed: exit %d: %s%s", code, replay, errReplay)
 	}
-	if traceRE.FindString(out) != traceRE.FindString(replay) {
-		t.Fatalf("replayed schedule gives another trace:\n%s\nvs\n%s", out, replay)
+	if h := traceRE.FindString(errOut); h == "" || h != traceRE.FindString(replay) {
+		t.Fatalf("replayed schedule gives another trace:\n%s\nvs\n%s", errOut, replay)
 	}
 }
 
@@ -107,7 +109,7 @@ func TestFailingRunWritesArtifacts(t *testing.T) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
 	}
-	runDir := filepath.Join(dir, "default-no-dedup-seed1")
+	runDir := filepath.Join(dir, "default-raftsim-no-dedup-seed1")
 	for _, f := range []string{"summary.txt", "schedule.json", "trace.txt", "trace.jsonl", "linearizability.html"} {
 		st, err := os.Stat(filepath.Join(runDir, f))
 		if err != nil || st.Size() == 0 {
@@ -153,7 +155,7 @@ func TestShrinkWritesADeterministicMinimalSchedule(t *testing.T) {
 				t.Fatalf("shrink output lacks %q:\n%s", want, out)
 			}
 		}
-		path := filepath.Join(dir, "shrunk-default-ack-before-sync-seed2.json")
+		path := filepath.Join(dir, "shrunk-default-raftsim-ack-before-sync-seed2.json")
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

@@ -1,15 +1,14 @@
 package simrun
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"runtime/debug"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -112,14 +111,19 @@ func (o *options) runOptions() scenarios.Options {
 	return scenarios.Options{UntilMs: o.untilMs, CheckTimeout: o.checkTimeout}
 }
 
-// spec is the run that -seed or -schedule asks for.
-func (o *options) spec(seed uint64) (scenarios.Spec, error) {
+// spec is the run that -seed or -schedule asks for, and the name of its artifacts.
+func (o *options) spec(seed uint64) (scenarios.Spec, runID, error) {
 	if o.schedulePath == "" {
-		return scenarios.Spec{Scenario: o.scenario, Seed: seed, SUT: o.sut, Bug: o.bug}, nil
+		spec := scenarios.Spec{Scenario: o.scenario, Seed: seed, SUT: o.sut, Bug: o.bug}
+		return spec, o.runID(spec, ""), nil
 	}
-	s, err := scenarios.LoadSchedule(o.schedulePath)
+	data, err := os.ReadFile(o.schedulePath)
 	if err != nil {
-		return scenarios.Spec{}, &usageError{err.Error()}
+		return scenarios.Spec{}, runID{}, &usageError{err.Error()}
+	}
+	s, err := scenarios.ParseSchedule(data)
+	if err != nil {
+		return scenarios.Spec{}, runID{}, usagef("%s: %v", o.schedulePath, err)
 	}
 	if o.bug != "" {
 		s.Bug = o.bug
@@ -129,31 +133,113 @@ func (o *options) spec(seed uint64) (scenarios.Spec, error) {
 	}
 	target, err := o.target()
 	if err != nil {
-		return scenarios.Spec{}, err
+		return scenarios.Spec{}, runID{}, err
 	}
 	if s.Bug != "" {
 		if _, err := scenarios.LookupBug(s.Bug, target); err != nil {
-			return scenarios.Spec{}, &usageError{fmt.Sprintf("%s: bug: %v", o.schedulePath, err)}
+			return scenarios.Spec{}, runID{}, usagef("%s: bug: %v", o.schedulePath, err)
 		}
 	}
-	return scenarios.Spec{Scenario: s.Scenario, Seed: s.Seed, SUT: s.SUT, Bug: s.Bug, Schedule: s}, nil
+	spec := scenarios.Spec{Scenario: s.Scenario, Seed: s.Seed, SUT: s.SUT, Bug: s.Bug, Schedule: s}
+	return spec, o.runID(spec, scheduleHash(data)), nil
 }
+
+// runID names the artifacts of spec; scheduleHash is the short hash of the schedule file it
+// came from, if any.
+func (o *options) runID(spec scenarios.Spec, scheduleHash string) runID {
+	return runID{Scenario: spec.Scenario, SUT: sutName(spec.SUT), Bug: spec.Bug, Seed: spec.Seed, ScheduleHash: scheduleHash}
+}
+
+// executeRun runs one spec; tests replace it to plant a defect of simrun itself.
+var executeRun = scenarios.Execute
 
 // execute runs one spec and measures its wall time (outside the simulation).
 func execute(spec scenarios.Spec, opts scenarios.Options) (*scenarios.Result, time.Duration, error) {
 	start := time.Now()
-	r, err := scenarios.Execute(spec, opts)
+	r, err := executeRun(spec, opts)
 	return r, time.Since(start), err
 }
 
-func runOne(o *options, stdout, stderr io.Writer) (int, error) {
-	spec, err := o.spec(o.seed)
+// guarded runs f and turns a panic that escapes it into a description with the stack. What a
+// run finds is in its Result; a panic that escapes a run is a defect of simrun itself, and is
+// reported against the seed it was on instead of killing a sweep.
+func guarded(f func()) (crash string) {
+	defer func() {
+		if p := recover(); p != nil {
+			crash = fmt.Sprintf("panic: %v\n\n%s", p, debug.Stack())
+		}
+	}()
+	f()
+	return ""
+}
+
+// crashReport is what simrun prints when it fails on a run: which run, the panic and its
+// stack, and how to reproduce it.
+func crashReport(spec scenarios.Spec, crash, replay string) string {
+	bug := ""
+	if spec.Bug != "" {
+		bug = " bug=" + spec.Bug
+	}
+	return fmt.Sprintf("ERROR scenario=%s seed=%d%s: simrun itself failed on this run (a defect of simrun, not a finding of the run)\n  %s\n  replay: %s",
+		spec.Scenario, spec.Seed, bug, strings.ReplaceAll(strings.TrimSpace(crash), "\n", "\n  "), replay)
+}
+
+// untilInterrupted runs f, or returns exitInterrupted as soon as ctx is done (SIGINT or
+// SIGTERM): a single run or a shrink has no partial result worth waiting for.
+func untilInterrupted(ctx context.Context, stderr io.Writer, f func() (int, error)) (int, error) {
+	type ret struct {
+		code int
+		err  error
+	}
+	done := make(chan ret, 1)
+	go func() {
+		code, err := f()
+		done <- ret{code, err}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.err
+	case <-ctx.Done():
+		fmt.Fprintln(stderr, "simrun: interrupted")
+		return exitInterrupted, nil
+	}
+}
+
+func runOne(ctx context.Context, o *options, stdout, stderr io.Writer) (int, error) {
+	spec, id, err := o.spec(o.seed)
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := prepareOut(o.outDir); err != nil {
+		return exitUsage, err
+	}
+	if o.outDir != "" {
+		if err := checkFree(filepath.Join(o.outDir, id.Name()), o.force); err != nil {
+			return exitUsage, err
+		}
+	}
+	replay := replayCommand(spec, o.schedulePath)
+	return untilInterrupted(ctx, stderr, func() (int, error) {
+		var code int
+		var err error
+		if crash := guarded(func() { code, err = runSpec(o, spec, id, stdout, stderr) }); crash != "" {
+			fmt.Fprintln(stderr, crashReport(spec, crash, replay))
+			return exitUsage, nil
+		}
+		return code, err
+	})
+}
+
+// runSpec runs one spec and reports it. With -print-schedule, stdout carries only the
+// schedule; the report goes to stderr, so that the output can be saved and replayed.
+func runSpec(o *options, spec scenarios.Spec, id runID, stdout, stderr io.Writer) (int, error) {
+	report := stdout
+	if o.printSchedule {
+		report = stderr
+	}
 	opts := o.runOptions()
 	if o.verbose {
-		opts.Trace = func(ev sim.TraceEvent) { fmt.Fprintln(stdout, formatTraceEvent(ev)) }
+		opts.Trace = func(ev sim.TraceEvent) { fmt.Fprintln(report, formatTraceEvent(ev)) }
 	}
 	opts.RecordDigests = o.checkDeterminism
 	r, wall, err := execute(spec, opts)
@@ -167,43 +253,83 @@ func runOne(o *options, stdout, stderr io.Writer) (int, error) {
 			stdout.Write(r.Schedule.Marshal())
 		}
 	}
-	code := exitCode(r)
+	out := outcome{spec: spec, result: r, wall: wall, replay: replayCommand(spec, o.schedulePath)}
 	if o.checkDeterminism {
 		again, _, err := execute(spec, opts)
 		if err != nil {
 			return exitUsage, err
 		}
-		if msg := compareRuns(spec, o.runOptions(), r, again); msg != "" {
-			fmt.Fprintln(stdout, msg)
-			code = exitFail
-		}
-	}
-	if o.json {
-		writeJSON(stdout, r, wall)
-	}
-	if r.Status == scenarios.Fail && o.outDir != "" {
-		files, err := writeArtifacts(o.outDir, spec, r, o.runOptions(), replayCommand(spec, o.schedulePath))
-		if err != nil {
-			return exitFail, fmt.Errorf("writing artifacts: %w", err)
-		}
-		r.Files = files
+		out.nondet = compareRuns(spec, o.runOptions(), r, again)
 	}
 	if !o.json {
-		fmt.Fprintln(stdout, r.Report())
-		fmt.Fprintln(stdout, summaryLine(r, wall))
-		if r.Status != scenarios.Pass {
-			fmt.Fprintf(stdout, "replay: %s\n", replayCommand(spec, o.schedulePath))
+		// The report comes first, so that it is printed whatever happens to the artifacts.
+		if out.nondet != "" {
+			fmt.Fprintln(report, out.nondet)
 		}
+		fmt.Fprintln(report, r.Report())
+		fmt.Fprintln(report, summaryLine(r, wall))
+		if r.Status != scenarios.Pass || out.nondet != "" {
+			fmt.Fprintf(report, "replay: %s\n", out.replay)
+		}
+	}
+	var artifactErr error
+	if r.Status == scenarios.Fail && o.outDir != "" {
+		r.Files, artifactErr = writeArtifacts(o.outDir, id, o.force, spec, r, o.runOptions(), out.replay)
+	}
+	if o.json {
+		writeRecord(stdout, o.record(out))
+	} else {
+		for _, file := range r.Files {
+			fmt.Fprintf(report, "wrote: %s\n", file)
+		}
+	}
+	code := out.exitCode()
+	if artifactErr != nil {
+		return code, fmt.Errorf("writing artifacts: %w", artifactErr)
 	}
 	return code, nil
 }
 
-func exitCode(r *scenarios.Result) int {
-	switch r.Status {
-	case scenarios.Fail:
+// outcome is one finished run: its result, or the panic of simrun itself that ended it.
+type outcome struct {
+	spec   scenarios.Spec
+	result *scenarios.Result // nil when crash is set
+	wall   time.Duration
+	replay string // the command that replays the run
+	nondet string // -check-determinism: how two runs of the seed differed ("" when they did not)
+	crash  string // a panic that escaped the run (a defect of simrun), with its stack
+	// artifactErr is why the artifacts of a failing run of a sweep could not be written.
+	artifactErr error
+}
+
+// Verdicts of a run record; verdictError is a run on which simrun itself failed.
+const verdictError = "error"
+
+// CheckNondeterminism is the check of a -check-determinism run whose two executions differed.
+const checkNondeterminism = "nondeterminism"
+
+func (out outcome) verdict() string {
+	switch {
+	case out.crash != "":
+		return verdictError
+	case out.nondet != "":
+		return scenarios.Fail.String()
+	}
+	return out.result.Status.String()
+}
+
+func (out outcome) exitCode() int {
+	return exitCodeOf(out.verdict())
+}
+
+func exitCodeOf(verdict string) int {
+	switch verdict {
+	case scenarios.Fail.String():
 		return exitFail
-	case scenarios.Inconclusive:
+	case scenarios.Inconclusive.String():
 		return exitInconclusive
+	case verdictError:
+		return exitUsage
 	}
 	return exitPass
 }
@@ -265,15 +391,17 @@ func replayCommand(spec scenarios.Spec, schedulePath string) string {
 	return spec.ReplayCommand(schedulePath)
 }
 
-// runJSON is the -json object of one run; field names are stable for scripts.
+// runJSON is the -json object of one run, and one line of a sweep's results.jsonl; field names
+// are stable for scripts, and a line carries everything simrun merge needs.
 type runJSON struct {
 	Seed         uint64   `json:"seed"`
 	Scenario     string   `json:"scenario"`
 	SUT          string   `json:"sut"`
 	Bug          string   `json:"bug,omitempty"`
-	Verdict      string   `json:"verdict"`
+	Verdict      string   `json:"verdict"` // pass, fail, inconclusive, or error (simrun itself failed)
 	Check        string   `json:"check,omitempty"`
 	Message      string   `json:"message,omitempty"`
+	NotRun       []string `json:"not_run,omitempty"`
 	Linearizable string   `json:"linearizability,omitempty"`
 	Liveness     string   `json:"liveness,omitempty"`
 	Safety       string   `json:"safety,omitempty"`
@@ -282,238 +410,47 @@ type runJSON struct {
 	Messages     int64    `json:"messages"`
 	Operations   int      `json:"operations"`
 	Faults       int      `json:"faults"`
-	End          string   `json:"end"`
-	Trace        string   `json:"trace"`
+	End          string   `json:"end,omitempty"`
+	Trace        string   `json:"trace,omitempty"`
 	WallNs       int64    `json:"wall_ns"`
+	Replay       string   `json:"replay"`
 	Files        []string `json:"files,omitempty"`
+	// Sweep ("A-B") and Shard ("K/N") place a sweep's run in it, so that simrun merge can tell
+	// which seeds are missing.
+	Sweep string `json:"sweep,omitempty"`
+	Shard string `json:"shard,omitempty"`
 }
 
-func writeJSON(w io.Writer, r *scenarios.Result, wall time.Duration) {
-	out := runJSON{
-		Seed: r.Seed, Scenario: r.Scenario, SUT: r.SUT, Bug: r.Bug, Verdict: r.Status.String(), Check: r.Check,
-		Message: r.Message, Linearizable: r.LinVerdict, Liveness: r.LivenessVerdict, Safety: r.SafetyVerdict,
-		VirtualNs: int64(r.VirtualTime), Events: r.Events, Messages: r.Messages, Operations: r.Ops,
-		Faults: r.Faults, End: r.End.String(), Trace: fmt.Sprintf("%016x", r.Hash), WallNs: wall.Nanoseconds(),
-		Files: r.Files,
+// record is the JSON record of a finished run.
+func (o *options) record(out outcome) runJSON {
+	rec := runJSON{Seed: out.spec.Seed, Scenario: out.spec.Scenario, SUT: sutName(out.spec.SUT), Bug: out.spec.Bug,
+		Verdict: out.verdict(), Replay: out.replay, WallNs: out.wall.Nanoseconds()}
+	if out.crash != "" {
+		rec.Check, rec.Message = "simrun", out.crash
+		return rec
 	}
-	b, _ := json.Marshal(out)
-	fmt.Fprintln(w, string(b))
+	r := out.result
+	rec.Check, rec.Message, rec.NotRun = r.Check, r.Message, r.NotRun
+	if out.nondet != "" {
+		rec.Check, rec.Message = checkNondeterminism, out.nondet
+	}
+	rec.Linearizable, rec.Liveness, rec.Safety = r.LinVerdict, r.LivenessVerdict, r.SafetyVerdict
+	rec.VirtualNs, rec.Events, rec.Messages, rec.Operations, rec.Faults = int64(r.VirtualTime), r.Events, r.Messages, r.Ops, r.Faults
+	rec.End, rec.Trace, rec.Files = r.End.String(), fmt.Sprintf("%016x", r.Hash), r.Files
+	return rec
 }
 
-// sweepOutcome is one seed's result in a sweep.
-type sweepOutcome struct {
-	spec   scenarios.Spec
-	result *scenarios.Result
-	wall   time.Duration
-	nondet string
-}
-
-// runSeeds runs the seeds on `parallel` workers (each run single-threaded) and returns the
-// outcomes in seed order. progress is called after each run.
-func runSeeds(o *options, bug string, seeds []uint64, progress func(done, failed int)) []sweepOutcome {
-	outcomes := make([]sweepOutcome, len(seeds))
-	var next, done, failed atomic.Int64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	workers := min(o.parallel, len(seeds))
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(seeds) {
-					return
-				}
-				spec := scenarios.Spec{Scenario: o.scenario, Seed: seeds[i], SUT: o.sut, Bug: bug}
-				opts := o.runOptions()
-				opts.RecordDigests = o.checkDeterminism
-				r, wall, err := execute(spec, opts)
-				if err != nil {
-					panic(fmt.Sprintf("names were validated before the sweep: %v", err))
-				}
-				out := sweepOutcome{spec: spec, result: r, wall: wall}
-				if o.checkDeterminism {
-					again, _, _ := execute(spec, opts)
-					out.nondet = compareRuns(spec, o.runOptions(), r, again)
-				}
-				// A sweep keeps only verdicts and counters: histories, checker results and
-				// digests of thousands of runs would not fit in memory (a heavy kv/ run
-				// holds megabytes). Artifacts come from a traced replay of the seed.
-				r.Digests, r.History, r.Lin, r.Annotations = nil, nil, nil, nil
-				outcomes[i] = out
-				if r.Status == scenarios.Fail || out.nondet != "" {
-					failed.Add(1)
-				}
-				d := done.Add(1)
-				if progress != nil {
-					mu.Lock()
-					progress(int(d), int(failed.Load()))
-					mu.Unlock()
-				}
-			}
-		}()
+// writeRecord writes one record as one line.
+func writeRecord(w io.Writer, rec runJSON) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	return outcomes
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-func progressBar(w io.Writer, total int, start time.Time) func(done, failed int) {
-	if !isTerminal(w) {
-		return nil
-	}
-	return func(done, failed int) {
-		const width = 30
-		filled := done * width / total
-		rate := float64(done) / time.Since(start).Seconds()
-		fmt.Fprintf(w, "\r[%s%s] %d/%d seeds, %d failed, %.1f seeds/s ", strings.Repeat("#", filled),
-			strings.Repeat(".", width-filled), done, total, failed, rate)
-		if done == total {
-			fmt.Fprintln(w)
-		}
-	}
-}
-
-func sweep(o *options, stdout, stderr io.Writer) (int, error) {
-	seeds := shardSeeds(o.seedFirst, o.seedLast, o.shardIndex, o.shardCount)
-	if len(seeds) == 0 {
-		fmt.Fprintf(stdout, "shard %d/%d of %d-%d holds no seeds\n", o.shardIndex, o.shardCount, o.seedFirst, o.seedLast)
-		return exitPass, nil
-	}
-	start := time.Now()
-	outcomes := runSeeds(o, o.bug, seeds, progressBar(stderr, len(seeds), start))
-	elapsed := time.Since(start)
-	code := exitPass
-	var failures, inconclusives []sweepOutcome
-	inconclusive := 0
-	for _, out := range outcomes {
-		if o.json {
-			writeJSON(stdout, out.result, out.wall)
-		}
-		switch {
-		case out.result.Status == scenarios.Fail || out.nondet != "":
-			failures = append(failures, out)
-			code = exitFail
-		case out.result.Status == scenarios.Inconclusive:
-			inconclusive++
-			inconclusives = append(inconclusives, out)
-			if code == exitPass {
-				code = exitInconclusive
-			}
-		}
-	}
-	for i := range failures {
-		f := &failures[i]
-		if o.outDir != "" && f.result.Status == scenarios.Fail {
-			files, err := writeArtifacts(o.outDir, f.spec, f.result, o.runOptions(), replayCommand(f.spec, ""))
-			if err != nil {
-				return exitFail, fmt.Errorf("writing artifacts: %w", err)
-			}
-			f.result.Files = files
-		}
-	}
-	if o.json {
-		return code, nil
-	}
-	fmt.Fprintf(stdout, "%d seeds of %s (%d-%d, shard %d/%d): %d passed, %d failed, %d inconclusive in %s (%.1f seeds/s)\n",
-		len(seeds), o.scenario, o.seedFirst, o.seedLast, o.shardIndex, o.shardCount,
-		len(seeds)-len(failures)-inconclusive, len(failures), inconclusive, elapsed.Round(time.Millisecond),
-		float64(len(seeds))/elapsed.Seconds())
-	for _, out := range inconclusives {
-		fmt.Fprintf(stdout, "INCONCLUSIVE seed=%d: %s\n  replay: %s\n", out.spec.Seed, out.result.Message, replayCommand(out.spec, ""))
-	}
-	sort.Slice(failures, func(i, j int) bool { return failures[i].spec.Seed < failures[j].spec.Seed })
-	for _, f := range failures {
-		if f.nondet != "" {
-			fmt.Fprintln(stdout, f.nondet)
-		} else {
-			fmt.Fprintf(stdout, "FAIL seed=%d check=%s: %s\n", f.spec.Seed, f.result.Check, firstLine(f.result.Message))
-		}
-		fmt.Fprintf(stdout, "  replay: %s\n", replayCommand(f.spec, ""))
-		for _, file := range f.result.Files {
-			fmt.Fprintf(stdout, "  wrote: %s\n", file)
-		}
-	}
-	return code, nil
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// writeArtifacts writes a failing run's summary, schedule, traces and visualization into its own
-// directory. The traces come from a traced replay of the same spec, which determinism makes
-// event-for-event the run that failed; the replay's hash is checked to prove it.
-func writeArtifacts(outDir string, spec scenarios.Spec, r *scenarios.Result, opts scenarios.Options, replayCmd string) ([]string, error) {
-	dir := filepath.Join(outDir, fmt.Sprintf("%s-seed%d", sanitize(r.Scenario, r.Bug), r.Seed))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	var text, jsonl strings.Builder
-	const maxTraceEvents = 5_000_000 // bound on artifact size; hitting it is written into the trace
-	traced := 0
-	opts.Trace = func(ev sim.TraceEvent) {
-		traced++
-		if traced > maxTraceEvents {
-			return
-		}
-		text.WriteString(formatTraceEvent(ev))
-		text.WriteByte('\n')
-		b, _ := json.Marshal(struct {
-			Seq    int64  `json:"seq"`
-			AtNs   int64  `json:"at_ns"`
-			Node   int32  `json:"node"`
-			Kind   string `json:"kind"`
-			Detail string `json:"detail"`
-		}{ev.Seq, int64(ev.At), int32(ev.Node), ev.Kind, ev.Detail})
-		jsonl.Write(b)
-		jsonl.WriteByte('\n')
-	}
-	replay, err := scenarios.Execute(spec, opts)
-	if err != nil {
-		return nil, err
-	}
-	if traced > maxTraceEvents {
-		fmt.Fprintf(&text, "TRACE TRUNCATED: %d events, only the first %d written\n", traced, maxTraceEvents)
-	}
-	if replay.Hash != r.Hash {
-		return nil, fmt.Errorf("traced replay of seed %d gave trace %016x, the run gave %016x: the run is not deterministic", r.Seed, replay.Hash, r.Hash)
-	}
-	var files []string
-	write := func(file string, data []byte) error {
-		path := filepath.Join(dir, file)
-		if err := scenarios.WriteFileAtomic(path, data); err != nil {
-			return err
-		}
-		files = append(files, path)
-		return nil
-	}
-	if err := write("summary.txt", []byte(r.Report()+"\n"+summaryLine(r, 0)+"\nreplay: "+replayCmd+"\n")); err != nil {
-		return nil, err
-	}
-	if r.Schedule != nil {
-		if err := write("schedule.json", r.Schedule.Marshal()); err != nil {
-			return nil, err
-		}
-	}
-	if err := write("trace.txt", []byte(text.String())); err != nil {
-		return nil, err
-	}
-	if err := write("trace.jsonl", []byte(jsonl.String())); err != nil {
-		return nil, err
-	}
-	if html := filepath.Join(dir, "linearizability.html"); replay.WriteVisualization(html) {
-		files = append(files, html)
-	}
-	return files, nil
 }

@@ -1,18 +1,24 @@
 // Package simrun is the simrun command line: replay one seed exactly, sweep seed ranges in
-// parallel, plant a known bug, check determinism, shrink a failure to a minimal schedule, and
-// write the artifacts (trace, schedule, linearizability visualization) of every failing run.
-// cmd/simrun is its main package; a module that hosts another version of a system under test
-// builds its own main around the same Main.
+// parallel (or as one shard of many, merged by `simrun merge`), plant a known bug, check
+// determinism, shrink a failure to a minimal schedule, and write the artifacts (trace,
+// schedule, linearizability visualization) of every failing run. cmd/simrun is its main
+// package; a module that hosts another version of a system under test builds its own main
+// around the same Main.
 //
-// Exit codes: 0 every run passed, 1 a check failed, 2 bad usage or input, 3 inconclusive (a
-// checker hit its time bound) with no failure.
+// Exit codes: 0 every run passed, 1 a check failed, 2 bad usage or input (or simrun itself
+// failed on a run), 3 inconclusive (a checker hit its time bound, or -until cut the run short)
+// with no failure, 130 interrupted (SIGINT or SIGTERM) with no failure.
 package simrun
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 )
 
 const (
@@ -20,31 +26,35 @@ const (
 	exitFail         = 1
 	exitUsage        = 2
 	exitInconclusive = 3
+	exitInterrupted  = 130 // 128 + SIGINT, as a shell reports a process killed by Ctrl-C
 )
 
-// Main runs simrun with args (without the program name) and returns its exit code.
+// Main runs simrun with args (without the program name) and returns its exit code. SIGINT or
+// SIGTERM stops it within a second: a sweep keeps and summarizes the runs that finished; a
+// second signal kills the process at once.
 func Main(args []string, stdout, stderr io.Writer) int {
-	return run(args, stdout, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return runContext(ctx, args, stdout, stderr)
 }
 
 // run is simrun without the process around it, so tests can drive it.
 func run(args []string, stdout, stderr io.Writer) int {
-	o, err := parseFlags(args, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitPass
-		}
-		fmt.Fprintf(stderr, "simrun: %v\n", err)
-		return exitUsage
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var code int
+	var err error
+	if len(args) > 0 && args[0] == "merge" {
+		code, err = merge(args[1:], stdout, stderr)
+	} else {
+		code, err = runFlags(ctx, args, stdout, stderr)
 	}
-	if target, err := o.target(); err == nil && !target.Runs() && !o.list {
-		code, err := runElsewhere(target, args, stdout, stderr)
-		if err != nil {
-			fmt.Fprintf(stderr, "simrun: %v\n", err)
-		}
-		return code
-	}
-	code, err := dispatch(o, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: %v\n", err)
 		var ue *usageError
@@ -58,7 +68,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-func dispatch(o *options, stdout, stderr io.Writer) (int, error) {
+func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitPass, nil
+		}
+		return exitUsage, err
+	}
+	if target, err := o.target(); err == nil && !target.Runs() && !o.list {
+		return runElsewhere(target, args, stdout, stderr)
+	}
+	return dispatch(ctx, o, stdout, stderr)
+}
+
+func dispatch(ctx context.Context, o *options, stdout, stderr io.Writer) (int, error) {
 	if o.list {
 		listScenarios(stdout)
 		return exitPass, nil
@@ -68,12 +92,12 @@ func dispatch(o *options, stdout, stderr io.Writer) (int, error) {
 	}
 	switch {
 	case o.hunt:
-		return hunt(o, stdout, stderr)
+		return hunt(ctx, o, stdout, stderr)
 	case o.shrink:
-		return shrinkOne(o, stdout, stderr)
+		return shrinkOne(ctx, o, stdout, stderr)
 	case o.sweep:
-		return sweep(o, stdout, stderr)
+		return sweep(ctx, o, stdout, stderr)
 	default:
-		return runOne(o, stdout, stderr)
+		return runOne(ctx, o, stdout, stderr)
 	}
 }

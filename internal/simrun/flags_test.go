@@ -23,10 +23,25 @@ func TestBadUsageExitsTwoAndSaysWhatIsValid(t *testing.T) {
 	os.WriteFile(unknownField, []byte(`{"nodez": 3}`), 0o644)
 	truncated := filepath.Join(dir, "truncated.json")
 	os.WriteFile(truncated, []byte(`{"nodes": 3, "faults": [`), 0o644)
+	editedSchedule := func(name string, edit func(string) string) string {
+		_, out, _ := runCLI("-seed", "1", "-scenario", "isolate-one", "-print-schedule")
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(edit(out)), 0o644)
+		return path
+	}
+	unknownScenario := editedSchedule("unknown-scenario.json", func(s string) string {
+		return strings.Replace(s, `"scenario": "isolate-one"`, `"scenario": "nope"`, 1)
+	})
+	noClients := editedSchedule("no-clients.json", func(s string) string { return strings.Replace(s, `"clients": 4`, `"clients": 0`, 1) })
 	cases := []struct {
 		args []string
 		want string // part of the error message
 	}{
+		{[]string{"-schedule", unknownScenario}, `scenario: unknown scenario "nope"`},
+		{[]string{"-schedule", noClients}, "workload.clients: 0 is out of range 1..64"},
+		{[]string{"-seeds", "1-3", "-print-schedule"}, "-print-schedule prints the schedule of one run"},
+		{[]string{"-seed", "1", "-print-schedule", "-json"}, "-print-schedule and -json both write to stdout"},
+		{[]string{"merge"}, "merge needs files"},
 		{[]string{}, "nothing to run"},
 		{[]string{"-seed", "x"}, "non-negative integer"},
 		{[]string{"-seed", "-1"}, "non-negative integer"},
@@ -99,5 +114,59 @@ func TestParseFlagsGood(t *testing.T) {
 	want := []any{uint64(3), uint64(9), 2, 3, 1, "no-dedup", "crash-all", int64(2500)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("parsed %v, want %v", got, want)
+	}
+}
+
+// A sweep without -shard takes its shard from a Kubernetes Indexed Job's environment: the index
+// Kubernetes sets (0-based) and the count the manifest passes.
+func TestShardFromTheJobEnvironment(t *testing.T) {
+	env := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	for _, c := range []struct {
+		vars map[string]string
+		k, n int
+		err  string
+	}{
+		{map[string]string{}, 1, 1, ""},
+		{map[string]string{shardIndexEnv: "0", shardCountEnv: "3"}, 1, 3, ""},
+		{map[string]string{shardIndexEnv: "2", shardCountEnv: "3"}, 3, 3, ""},
+		{map[string]string{shardIndexEnv: "3", shardCountEnv: "3"}, 0, 0, "want an index 0 <= index < count"},
+		{map[string]string{shardIndexEnv: "-1", shardCountEnv: "3"}, 0, 0, "want an index"},
+		{map[string]string{shardIndexEnv: "x", shardCountEnv: "3"}, 0, 0, "want an index"},
+		{map[string]string{shardIndexEnv: "0", shardCountEnv: "0"}, 0, 0, "want an index"},
+		{map[string]string{shardIndexEnv: "1"}, 0, 0, "JOB_COMPLETION_INDEX=1 is set (a Kubernetes Indexed Job) but SIMRUN_SHARD_COUNT is not"},
+		{map[string]string{shardCountEnv: "3"}, 0, 0, "SIMRUN_SHARD_COUNT=3 is set but JOB_COMPLETION_INDEX is not"},
+	} {
+		k, n, err := shardFromEnv(env(c.vars))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%v: error %v, want %q", c.vars, err, c.err)
+			}
+			continue
+		}
+		if err != nil || k != c.k || n != c.n {
+			t.Errorf("%v: %d/%d (%v), want %d/%d", c.vars, k, n, err, c.k, c.n)
+		}
+	}
+
+	// Through the command line: -shard wins over the environment; a half-set environment is
+	// bad usage (exit 2), not a sweep of every seed on every task.
+	t.Setenv(shardIndexEnv, "1")
+	code, _, stderr := runCLI("-seeds", "1-3", "-scenario", "raft/FailAgree")
+	if code != exitUsage || !strings.Contains(stderr, "SIMRUN_SHARD_COUNT is not") {
+		t.Fatalf("index without count: exit %d, %s", code, stderr)
+	}
+	t.Setenv(shardCountEnv, "2")
+	o, err := parseFlags([]string{"-seeds", "1-3"}, &bytes.Buffer{})
+	if err != nil || o.shardIndex != 2 || o.shardCount != 2 {
+		t.Fatalf("from the environment: %+v %v", o, err)
+	}
+	o, err = parseFlags([]string{"-seeds", "1-3", "-shard", "1/4"}, &bytes.Buffer{})
+	if err != nil || o.shardIndex != 1 || o.shardCount != 4 {
+		t.Fatalf("-shard and the environment: %+v %v", o, err)
+	}
+	if o, err = parseFlags([]string{"-seed", "3"}, &bytes.Buffer{}); err != nil {
+		t.Fatalf("a single run ignores the Job's environment: %v", err)
 	}
 }

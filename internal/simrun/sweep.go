@@ -57,6 +57,10 @@ func (s *sweeper) run(seed uint64) outcome {
 	return out
 }
 
+// workers counts the sweep workers still running, those abandoned by an interrupted sweep
+// included; tests wait for them before they reuse what the workers touch.
+var workers sync.WaitGroup
+
 // runSeeds runs seeds on -parallel workers (each run single-threaded), calling done with each
 // finished run as it finishes. It returns when every seed has run, or at once when ctx is
 // done: the runs in flight are abandoned, and done is not called for them.
@@ -65,7 +69,9 @@ func (s *sweeper) runSeeds(ctx context.Context, seeds []uint64, done func(outcom
 	var wg sync.WaitGroup
 	for w := 0; w < min(s.o.parallel, len(seeds)); w++ {
 		wg.Add(1)
+		workers.Add(1)
 		go func() {
+			defer workers.Done()
 			defer wg.Done()
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)

@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,26 +59,30 @@ type mergedSweep struct {
 }
 
 func merge(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("simrun merge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print the merged records, one per seed in seed order, instead of the report (the report goes to stderr)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: simrun merge [-json] FILE...\n\nCombines the results.jsonl of a sweep's shards into one report; exit codes as a sweep's.\n")
-		fs.PrintDefaults()
+	flags := flag.NewFlagSet("simrun merge", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	asJSON := flags.Bool("json", false, "print the merged records, one per seed in seed order, instead of the report (the report goes to stderr)")
+	flags.Usage = func() {
+		fmt.Fprintf(stderr, "usage: simrun merge [-json] FILE|DIR...\n\nCombines the results.jsonl of a sweep's shards into one report (a DIR stands for every\nresults.jsonl under it); exit codes as a sweep's.\n")
+		flags.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitPass, nil
 		}
 		return exitUsage, usagef("%v", err)
 	}
-	if fs.NArg() == 0 {
-		return exitUsage, usagef("merge needs files: simrun merge FILE... (the results.jsonl each shard wrote under -out)")
+	if flags.NArg() == 0 {
+		return exitUsage, usagef("merge needs files: simrun merge FILE|DIR... (the results.jsonl each shard wrote under -out, or the -out directories)")
+	}
+	files, err := resultFiles(flags.Args())
+	if err != nil {
+		return exitUsage, err
 	}
 	sweeps := map[sweepKey]*mergedSweep{}
 	var keys []sweepKey
 	records := 0
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		n, err := readResults(path, func(rec runJSON) {
 			k := sweepKey{rec.Scenario, rec.SUT, rec.Bug, rec.Sweep}
 			m := sweeps[k]
@@ -96,13 +102,13 @@ func merge(args []string, stdout, stderr io.Writer) (int, error) {
 		records += n
 	}
 	if records == 0 {
-		return exitUsage, usagef("%s: no results: not one run finished in these files", strings.Join(fs.Args(), ", "))
+		return exitUsage, usagef("%s: no results: not one run finished in these files", strings.Join(flags.Args(), ", "))
 	}
 	report := stdout
 	if *asJSON {
 		report = stderr
 	}
-	fmt.Fprintf(report, "merged %d records from %d files\n", records, fs.NArg())
+	fmt.Fprintf(report, "merged %d records from %d files\n", records, len(files))
 	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 	code := exitPass
 	for _, k := range keys {
@@ -116,6 +122,45 @@ func merge(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 	}
 	return code, nil
+}
+
+// resultFiles expands the arguments of merge: a file stands for itself, a directory for every
+// results.jsonl under it (the -out directories of shards, or the artifacts a CI downloaded).
+// A file named twice (a directory and a file in it) is read once.
+func resultFiles(args []string) ([]string, error) {
+	var files []string
+	seen := map[string]bool{}
+	add := func(path string) {
+		if clean := filepath.Clean(path); !seen[clean] {
+			seen[clean] = true
+			files = append(files, path)
+		}
+	}
+	for _, arg := range args {
+		st, err := os.Stat(arg)
+		if err != nil {
+			return nil, &usageError{err.Error()}
+		}
+		if !st.IsDir() {
+			add(arg)
+			continue
+		}
+		found := 0
+		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && d.Name() == resultsFile {
+				add(path)
+				found++
+			}
+			return err
+		})
+		if err != nil {
+			return nil, &usageError{err.Error()}
+		}
+		if found == 0 {
+			return nil, usagef("%s: no %s under it: give the -out directories of sweeps, or their %s files", arg, resultsFile, resultsFile)
+		}
+	}
+	return files, nil
 }
 
 // readResults calls add with each record of the results file at path and returns how many

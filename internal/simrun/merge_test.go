@@ -39,10 +39,19 @@ func TestMergeReportsWhatTheShardsFound(t *testing.T) {
 	inconclusive := writeResults(t, dir, "inc.jsonl", rec(2, "inconclusive", "b", "2/2"), rec(4, "pass", "d", "2/2"))
 	crashed := writeResults(t, dir, "crash.jsonl", rec(2, "error", "", "2/2"), rec(4, "pass", "d", "2/2"))
 	passing := writeResults(t, dir, "pass.jsonl", rec(2, "pass", "b", "2/2"), rec(4, "pass", "d", "2/2"))
+	passingRetried := writeResults(t, dir, "pass-retried.jsonl", rec(2, "pass", "b", "2/2"), rec(4, "pass", "d", "2/2"))
 	empty := writeResults(t, dir, "empty.jsonl")
 	garbage := filepath.Join(dir, "garbage.jsonl")
 	os.WriteFile(garbage, []byte(`{"seed":1,"scenario":"default","verdict":"pass"}`+"\nnot json\n"), 0o644)
 	unknownVerdict := writeResults(t, dir, "verdict.jsonl", rec(1, "maybe", "a", ""))
+	// A tree as a CI leaves it after downloading each shard's -out: merge DIR finds them.
+	tree := t.TempDir()
+	for i, r := range [][]runJSON{{rec(1, "pass", "a", "1/2"), rec(3, "pass", "c", "1/2")}, {rec(2, "fail", "b", "2/2"), rec(4, "pass", "d", "2/2")}} {
+		sub := filepath.Join(tree, string(rune('a'+i)), "default-raftsim-seeds1-4")
+		os.MkdirAll(sub, 0o755)
+		writeResults(t, sub, resultsFile, r...)
+		os.WriteFile(filepath.Join(sub, "notes.txt"), []byte("not results"), 0o644)
+	}
 
 	cases := []struct {
 		name  string
@@ -55,8 +64,10 @@ func TestMergeReportsWhatTheShardsFound(t *testing.T) {
 			"default (sut raftsim, seeds 1-4), shards 1/2 2/2: 4 seeds: 3 passed, 1 failed, 0 inconclusive",
 			"FAIL seed=2 check=linearizability: fail message\n  replay: go run ./cmd/simrun -scenario default -seed 2"}},
 		{"all shards, all pass", []string{shard1, passing}, exitPass, []string{"4 seeds: 4 passed, 0 failed, 0 inconclusive"}},
+		{"a file named twice is read once", []string{shard1, shard2, shard2}, exitFail, []string{"merged 4 records from 2 files"}},
+		{"directories", []string{filepath.Join(tree, "a"), tree}, exitFail, []string{"merged 4 records from 2 files", "3 passed, 1 failed"}},
 		{"a shard missing", []string{shard1}, exitInconclusive, []string{"MISSING 2 seeds of 1-4 are in no file", ": 2, 4\n"}},
-		{"a shard twice, same outcomes", []string{shard1, passing, passing}, exitPass, []string{"DUPLICATED 2 seeds ran more than once (counted once): 2 (2x), 4 (2x)"}},
+		{"a shard twice, same outcomes", []string{shard1, passing, passingRetried}, exitPass, []string{"DUPLICATED 2 seeds ran more than once (counted once): 2 (2x), 4 (2x)"}},
 		{"a shard twice, failure kept", []string{shard1, shard2, shard2again}, exitFail, []string{"DUPLICATED 2 seeds", "1 failed"}},
 		{"a seed with two outcomes", []string{shard1, shard2, shard2other}, exitFail, []string{"NONDETERMINISM seed=4: one record says pass trace=d, another pass trace=OTHER"}},
 		{"inconclusive", []string{shard1, inconclusive}, exitInconclusive, []string{"INCONCLUSIVE seed=2: inconclusive message"}},
@@ -81,6 +92,7 @@ func TestMergeReportsWhatTheShardsFound(t *testing.T) {
 		{[]string{"merge"}, "merge needs files"},
 		{[]string{"merge", filepath.Join(dir, "nope.jsonl")}, "no such file"},
 		{[]string{"merge", empty}, "no results"},
+		{[]string{"merge", t.TempDir()}, "no results.jsonl under it"},
 		{[]string{"merge", shard1, garbage}, "garbage.jsonl:2: not a simrun result record"},
 		{[]string{"merge", unknownVerdict}, `verdict "maybe" is not one of`},
 		{[]string{"merge", "-bogus", shard1}, "flag provided but not defined"},

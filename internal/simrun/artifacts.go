@@ -245,8 +245,8 @@ func shrunkPath(outDir string, id runID) string {
 // trace.
 const maxTraceEvents = 5_000_000
 
-// writeArtifacts writes a failing run's summary, schedule, traces and visualization into its
-// own directory under parent and returns the files. The traces come from a traced replay of
+// writeArtifacts writes a failing run's summary, schedule, traces, the stack of a panic that
+// failed it, and its linearizability visualization into its own directory under parent and returns the files. The traces come from a traced replay of
 // the same spec, which determinism makes event-for-event the run that failed; the replay's
 // hash is checked to prove it.
 func writeArtifacts(parent string, id runID, force bool, spec scenarios.Spec, r *scenarios.Result, opts scenarios.Options, replayCmd string) ([]string, error) {
@@ -291,6 +291,9 @@ func writeArtifacts(parent string, id runID, force bool, spec scenarios.Spec, r 
 	write("summary.txt", []byte(r.Report()+"\n"+summaryLine(r, 0)+"\nreplay: "+replayCmd+"\n"))
 	if r.Schedule != nil {
 		write("schedule.json", r.Schedule.Marshal())
+	}
+	if r.PanicStack != "" {
+		write("panic-stack.txt", []byte(r.Message+"\n\n"+r.PanicStack))
 	}
 	write("trace.txt", []byte(text.String()))
 	write("trace.jsonl", []byte(jsonl.String()))

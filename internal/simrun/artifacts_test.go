@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/raftsim/raftsim/scenarios"
 )
 
 func TestRunNames(t *testing.T) {
@@ -115,5 +117,25 @@ func TestUntilIsNeverAPass(t *testing.T) {
 	if code != exitInconclusive || strings.Contains(stdout, "every check passed") ||
 		!strings.Contains(stdout, "not checked: linearizability, liveness") || !strings.Contains(stdout, "INCONCLUSIVE scenario=default seed=1") {
 		t.Fatalf("exit %d\n%s", code, stdout)
+	}
+}
+
+// The stack of a panic that failed a run is one of its artifacts.
+func TestPanicStackIsAnArtifact(t *testing.T) {
+	executeRun = func(spec scenarios.Spec, opts scenarios.Options) (*scenarios.Result, error) {
+		r, err := scenarios.Execute(spec, opts)
+		if err == nil && r.Status == scenarios.Fail {
+			r.PanicStack = "goroutine 1 [running]:\nplanted.Frame()"
+		}
+		return r, err
+	}
+	t.Cleanup(func() { executeRun = scenarios.Execute })
+	out := t.TempDir()
+	if code, stdout, stderr := runCLI("-seed", "1", "-bug", "no-dedup", "-out", out); code != exitFail {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "default-raftsim-no-dedup-seed1", "panic-stack.txt"))
+	if err != nil || !strings.Contains(string(data), "not linearizable") || !strings.Contains(string(data), "planted.Frame()") {
+		t.Fatalf("panic-stack.txt: %q %v", data, err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/raftsim/raftsim/sut"
 )
 
 // writeResults writes records as a results file and returns its path.
@@ -25,7 +27,7 @@ func writeResults(t *testing.T, dir, name string, recs ...runJSON) string {
 }
 
 func rec(seed uint64, verdict, trace, shard string) runJSON {
-	return runJSON{Seed: seed, Scenario: "default", SUT: defaultSUT, Verdict: verdict, Trace: trace, Sweep: "1-4", Shard: shard,
+	return runJSON{Seed: seed, Scenario: "default", SUT: sut.DefaultName, Verdict: verdict, Trace: trace, Sweep: "1-4", Shard: shard,
 		Check: map[string]string{"fail": "linearizability"}[verdict], Message: verdict + " message",
 		Replay: "go run ./cmd/simrun -scenario default -seed " + string(rune('0'+seed))}
 }

@@ -40,8 +40,8 @@ type readmeRewrite struct {
 // readmeRewrites is keyed by the command as README.md has it, comments and extra spaces
 // removed.
 var readmeRewrites = map[string]readmeRewrite{
-	"go test ./...":                     {skip: "the whole test suite: CI runs it, and this test is part of it", exit: -1},
-	"go run ./cmd/simrun -seeds 1-1000": {run: "go run ./cmd/simrun -seeds 1-20", exit: -1},
+	"go test ./... && go -C sut/etcd36 test ./...":             {skip: "the whole test suite: CI runs it, and this test is part of it", exit: -1},
+	"go run ./cmd/simrun -seeds 1-1000":                        {run: "go run ./cmd/simrun -seeds 1-20", exit: -1},
 	"go run ./cmd/simrun -bug match-from-current -seeds 1-100": {run: "go run ./cmd/simrun -bug match-from-current -seeds 1-4", exit: -1},
 	// default's first failure of commit-old-term is seed 99 (BENCHMARKS.md).
 	"go run ./cmd/simrun -bug commit-old-term -seeds 1-300":                   {run: "go run ./cmd/simrun -bug commit-old-term -seeds 97-100", exit: -1},

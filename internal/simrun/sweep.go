@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // A sweep streams: each run is reported the moment it finishes (a JSON line with -json, a line
@@ -244,6 +245,9 @@ func sweep(ctx context.Context, o *options, stdout, stderr io.Writer) (int, erro
 		summary = stderr
 	}
 	what := fmt.Sprintf("%s (%d-%d, shard %d/%d)", o.scenario, o.seedFirst, o.seedLast, o.shardIndex, o.shardCount)
+	if name := sutName(o.sut); name != sut.DefaultName {
+		what = fmt.Sprintf("%s on %s (%d-%d, shard %d/%d)", o.scenario, name, o.seedFirst, o.seedLast, o.shardIndex, o.shardCount)
+	}
 	counts := fmt.Sprintf("%d passed, %d failed, %d inconclusive", c.done-c.failed-c.inconclusive-c.crashed, c.failed, c.inconclusive)
 	if c.crashed > 0 {
 		counts += fmt.Sprintf(", %d on which simrun itself failed", c.crashed)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/sut"
 )
 
 // A fast sweep with failures among passes: raft/FailAgree runs in about a millisecond, and
@@ -65,7 +66,7 @@ func TestSweepWritesEveryRunToResultsAndStdout(t *testing.T) {
 	}
 	failed := 0
 	for i, r := range fromFile {
-		if r.Seed != uint64(i+1) || r.SUT != defaultSUT || r.Sweep != "1-40" || r.Shard != "1/1" || r.Trace == "" ||
+		if r.Seed != uint64(i+1) || r.SUT != sut.DefaultName || r.Sweep != "1-40" || r.Shard != "1/1" || r.Trace == "" ||
 			r.Replay != fmt.Sprintf("go run ./cmd/simrun -scenario raft/FailAgree -seed %d -bug match-from-current", r.Seed) {
 			t.Fatalf("incomplete record: %+v", r)
 		}

@@ -46,6 +46,7 @@ var readmeRewrites = map[string]readmeRewrite{
 	// default's first failure of commit-old-term is seed 99 (BENCHMARKS.md).
 	"go run ./cmd/simrun -bug commit-old-term -seeds 1-300":                   {run: "go run ./cmd/simrun -bug commit-old-term -seeds 97-100", exit: -1},
 	"go run ./cmd/simrun -bug commit-old-term -scenario figure8 -seeds 1-300": {run: "go run ./cmd/simrun -bug commit-old-term -scenario figure8 -seeds 1-6", exit: -1},
+	"go run ./cmd/simrun -sut etcd -seeds 1-200 -check-determinism":           {run: "go run ./cmd/simrun -sut etcd -seeds 1-6 -check-determinism", exit: -1},
 	"go run ./cmd/simrun -seeds 1-200 -check-determinism":                     {run: "go run ./cmd/simrun -seeds 1-6 -check-determinism", exit: -1},
 	// One bug, three seeds (no-dedup fails seed 1), and the correct build on the same three.
 	"go run ./cmd/simrun -hunt": {run: "go run ./cmd/simrun -hunt -bug no-dedup -hunt-cap 3", exit: exitPass}, // exits 0 when it finds every bug

@@ -239,9 +239,13 @@ func sweep(ctx context.Context, o *options, stdout, stderr io.Writer) (int, erro
 		c.clearProgress()
 	}
 
-	// With -json, stdout carries only the records; the summary goes to stderr.
+	// With -json, stdout carries only the records, which say everything; only an interrupted
+	// sweep's summary is printed, on stderr, since the records cannot say what did not run.
 	summary := stdout
 	if o.json {
+		if !interrupted {
+			return c.exitCode(false)
+		}
 		summary = stderr
 	}
 	what := fmt.Sprintf("%s (%d-%d, shard %d/%d)", o.scenario, o.seedFirst, o.seedLast, o.shardIndex, o.shardCount)
@@ -269,6 +273,12 @@ func sweep(ctx context.Context, o *options, stdout, stderr io.Writer) (int, erro
 			fmt.Fprintf(summary, "  seed %d: %s\n", f.spec.Seed, f.replay)
 		}
 	}
+	return c.exitCode(interrupted)
+}
+
+// exitCode is the sweep's exit code: 2 if simrun failed on a run or could not write what it
+// found, 1 if a run failed, 130 if interrupted, 3 if a run was inconclusive, else 0.
+func (c *collector) exitCode(interrupted bool) (int, error) {
 	code := exitPass
 	switch {
 	case c.crashed > 0 || c.writeErr != nil:
@@ -280,8 +290,5 @@ func sweep(ctx context.Context, o *options, stdout, stderr io.Writer) (int, erro
 	case c.inconclusive > 0:
 		code = exitInconclusive
 	}
-	if c.writeErr != nil {
-		return code, c.writeErr
-	}
-	return code, nil
+	return code, c.writeErr
 }

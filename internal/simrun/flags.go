@@ -148,9 +148,6 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.printSchedule && (o.sweep || o.hunt || o.shrink) {
 		return nil, usagef("-print-schedule prints the schedule of one run: use it with -seed N or -schedule FILE")
 	}
-	if o.printSchedule && o.json {
-		return nil, usagef("-print-schedule and -json both write to stdout: use one at a time")
-	}
 	if o.verbose && (o.sweep || o.hunt) {
 		return nil, usagef("-v prints one run's trace: use it with -seed N, not a sweep")
 	}

@@ -40,7 +40,6 @@ func TestBadUsageExitsTwoAndSaysWhatIsValid(t *testing.T) {
 		{[]string{"-schedule", unknownScenario}, `scenario: unknown scenario "nope"`},
 		{[]string{"-schedule", noClients}, "workload.clients: 0 is out of range 1..64"},
 		{[]string{"-seeds", "1-3", "-print-schedule"}, "-print-schedule prints the schedule of one run"},
-		{[]string{"-seed", "1", "-print-schedule", "-json"}, "-print-schedule and -json both write to stdout"},
 		{[]string{"merge"}, "merge needs files"},
 		{[]string{}, "nothing to run"},
 		{[]string{"-seed", "x"}, "non-negative integer"},

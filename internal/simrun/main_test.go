@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/raftsim/raftsim/scenarios"
 )
 
 var traceRE = regexp.MustCompile(`trace=([0-9a-f]{16})`)
@@ -94,6 +96,10 @@ func TestPrintedScheduleReplays(t *testing.T) {
 	}
 	if h := traceRE.FindString(errOut); h == "" || h != traceRE.FindString(replay) {
 		t.Fatalf("replayed schedule gives another trace:\n%s\nvs\n%s", errOut, replay)
+	}
+	code, out, errOut = runCLI("-seed", "4", "-scenario", "bridge", "-print-schedule", "-json")
+	if _, err := scenarios.ParseSchedule([]byte(out)); err != nil || code != exitPass || !strings.HasPrefix(errOut, `{"seed":4,`) {
+		t.Fatalf("-print-schedule -json: exit %d, the schedule on stdout (%v), the record on stderr:\n%s", code, err, errOut)
 	}
 }
 

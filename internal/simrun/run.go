@@ -231,7 +231,8 @@ func runOne(ctx context.Context, o *options, stdout, stderr io.Writer) (int, err
 }
 
 // runSpec runs one spec and reports it. With -print-schedule, stdout carries only the
-// schedule; the report goes to stderr, so that the output can be saved and replayed.
+// schedule; the report (or the -json record) goes to stderr, so that the output can be saved
+// and replayed.
 func runSpec(o *options, spec scenarios.Spec, id runID, stdout, stderr io.Writer) (int, error) {
 	report := stdout
 	if o.printSchedule {
@@ -277,7 +278,7 @@ func runSpec(o *options, spec scenarios.Spec, id runID, stdout, stderr io.Writer
 		r.Files, artifactErr = writeArtifacts(o.outDir, id, o.force, spec, r, o.runOptions(), out.replay)
 	}
 	if o.json {
-		writeRecord(stdout, o.record(out))
+		writeRecord(report, o.record(out))
 	} else {
 		for _, file := range r.Files {
 			fmt.Fprintf(report, "wrote: %s\n", file)

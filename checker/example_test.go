@@ -21,8 +21,8 @@ func ExampleCheckLinearizable() {
 	// Output:
 	// illegal k 2
 	// not linearizable: key "k": no order of these 2 operations agrees with both real time and a single copy of the key's value:
-	//   [1] client 1 put("k", "x"), called at 0.000000s, returned at 0.010000s
-	//   [2] client 2 get("k") -> "", called at 0.020000s, returned at 0.030000s
+	//   [1] c1 put("k", "x"), called at 0.000000s, returned at 0.010000s
+	//   [2] c2 get("k") -> "", called at 0.020000s, returned at 0.030000s
 	// The longest valid order is [1], leaving the value "x".
 	// Next, [2] must take effect by its return at 0.030000s, but no operation that could come next fits: [2] get returned "" but the value was "x".
 }

@@ -62,7 +62,9 @@ type LinResult struct {
 	// whole history for Ok, the key that was never started for Unknown.
 	hasInfo        bool
 	viewOperations []porcupine.Operation
-	timeout        time.Duration
+	// keyHistory is the operations of Key (Illegal, Unknown), which the visualization draws.
+	keyHistory []porcupine.Operation
+	timeout    time.Duration
 	// keyOperations is the number of operations of Key (Illegal, Unknown).
 	keyOperations int
 	// explanation says in words why Ops are not linearizable (Illegal).
@@ -158,6 +160,7 @@ func CheckLinearizable(history []Op, timeout time.Duration) LinResult {
 			result.keyOperations = len(perKey[i])
 			result.info = outcomes[i].info
 			result.hasInfo = true
+			result.keyHistory = perKey[i]
 			witness, complete := shrinkIllegal(model, perKey[i], remaining)
 			result.Ops = fromPorcupine(history, witness)
 			result.explanation = explainIllegal(model, keys[i], witness, len(perKey[i]), complete, remaining)
@@ -175,6 +178,7 @@ func CheckLinearizable(history []Op, timeout time.Duration) LinResult {
 		result.keyOperations = len(perKey[firstUnknown])
 		result.info = outcomes[firstUnknown].info
 		result.hasInfo = outcomes[firstUnknown].ran
+		result.keyHistory = perKey[firstUnknown]
 		if !result.hasInfo {
 			result.viewOperations = perKey[firstUnknown]
 		}
@@ -506,7 +510,7 @@ func whyNotNext(value string, op porcupine.Operation) string {
 func describeOperationLine(op porcupine.Operation) string {
 	in := op.Input.(kvInput)
 	out := op.Output.(kvOutput)
-	s := fmt.Sprintf("client %d %s, called at %s", in.Client, describeCall(in, out), formatNs(op.Call))
+	s := fmt.Sprintf("c%d %s, called at %s", in.Client, describeCall(in, out), formatNs(op.Call))
 	if out.Pending {
 		return s + ", outcome never learned"
 	}
@@ -517,7 +521,7 @@ func describeOperationLine(op porcupine.Operation) string {
 func describeOp(op Op) string {
 	in := kvInput{Kind: op.Kind, Key: op.Key, Value: op.Value, Expected: op.Expected, Client: op.Client}
 	out := kvOutput{Value: op.Output, OK: op.OK, Pending: op.Pending}
-	s := fmt.Sprintf("client %d %s, called at %s", op.Client, describeCall(in, out), formatNs(op.Call))
+	s := fmt.Sprintf("c%d %s, called at %s", op.Client, describeCall(in, out), formatNs(op.Call))
 	if op.Pending {
 		return s + ", outcome never learned"
 	}

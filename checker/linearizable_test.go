@@ -48,7 +48,7 @@ func TestIllegalHistories(t *testing.T) {
 				get(1, "k", "", 20, 30),
 			},
 			key:         "k",
-			explainedBy: []string{`get returned "" but the value was "x"`, `client 1 get("k") -> ""`, "returned at 0.000000030s"},
+			explainedBy: []string{`get returned "" but the value was "x"`, `c1 get("k") -> ""`, "returned at 0.000000030s"},
 		},
 		{
 			name: "lost write",

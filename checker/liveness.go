@@ -9,6 +9,9 @@ import (
 type LivenessResult struct {
 	OK     bool
 	Reason string // in plain words, when not OK
+	// Late are the operations judged late (stuck or slow), in history order, for pages
+	// that mark them.
+	Late []Op
 }
 
 // livenessReasonsMax bounds how many late operations a reason lists (it says how many more).
@@ -45,6 +48,7 @@ func CheckLiveness(history []Op, healAt, bound, leaderSeenAfterHeal int64) Liven
 	}
 
 	var late []string
+	var lateOps []Op
 	lateCount := 0
 	for _, op := range history {
 		if op.Call >= deadline {
@@ -65,6 +69,7 @@ func CheckLiveness(history []Op, healAt, bound, leaderSeenAfterHeal int64) Liven
 			continue
 		}
 		lateCount++
+		lateOps = append(lateOps, op)
 		if len(late) < livenessReasonsMax {
 			late = append(late, describeOp(op)+": "+lateness)
 		}
@@ -83,5 +88,5 @@ func CheckLiveness(history []Op, healAt, bound, leaderSeenAfterHeal int64) Liven
 	if len(problems) == 0 {
 		return LivenessResult{OK: true}
 	}
-	return LivenessResult{Reason: "liveness: " + strings.Join(problems, "; ")}
+	return LivenessResult{Reason: "liveness: " + strings.Join(problems, "; "), Late: lateOps}
 }

@@ -211,7 +211,7 @@ func describeOperation(input, output interface{}) string {
 	in, out := input.(kvInput), output.(kvOutput)
 	if out.Pending {
 		// Drawn on a row of its own: say whose call it was.
-		return fmt.Sprintf("%s (client %d)", describeCall(in, out), in.Client)
+		return fmt.Sprintf("%s (c%d)", describeCall(in, out), in.Client)
 	}
 	return describeCall(in, out)
 }

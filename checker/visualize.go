@@ -1,11 +1,13 @@
 package checker
 
 import (
-	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -34,6 +36,21 @@ const annotationColor = "#f4cccc"
 // The file is written to path+".tmp", synced, then renamed onto path, so a reader never sees
 // a partial file and none is left behind on error.
 func WriteVisualization(r LinResult, annotations []Annotation, path string) error {
+	return WriteVisualizationWith(r, annotations, path, VisualizeOptions{})
+}
+
+// VisualizeOptions add to Porcupine's page.
+type VisualizeOptions struct {
+	// BackLink, when set, is the address of the run's timeline page, linked from the legend.
+	BackLink string
+}
+
+// WriteVisualizationWith is WriteVisualization with options. Beyond Porcupine's own drawing,
+// the page keeps only the annotations that overlap the drawn operations (clipped to them, so
+// that the page is no wider than the operations need), marks the operations of an Illegal
+// result with a red outline, gives the first of them the element id "violation", and opens
+// scrolled to it.
+func WriteVisualizationWith(r LinResult, annotations []Annotation, path string, opts VisualizeOptions) error {
 	model := singleKeyModel()
 	info := r.info
 	if !r.hasInfo {
@@ -44,18 +61,28 @@ func WriteVisualization(r LinResult, annotations []Annotation, path string) erro
 		}
 		_, info = porcupine.CheckOperationsVerbose(model, r.viewOperations, bound)
 	}
-	info.AddAnnotations(toPorcupineAnnotations(annotations))
+	info.AddAnnotations(toPorcupineAnnotations(clipAnnotations(annotations, r)))
 
+	var page bytes.Buffer
+	if err := porcupine.Visualize(model, info, &page); err != nil {
+		return fmt.Errorf("checker: writing visualization: %w", err)
+	}
+	html, err := addPageScript(page.String(), r, opts)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, []byte(html))
+}
+
+// writeFileAtomic writes data to path+".tmp", syncs it, then renames it onto path, so a reader
+// never sees a partial file and none is left behind on error.
+func writeFileAtomic(path string, data []byte) error {
 	tmpPath := path + ".tmp"
 	file, err := os.OpenFile(tmpPath, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("checker: writing visualization: %w", err)
 	}
-	writer := bufio.NewWriter(file)
-	err = porcupine.Visualize(model, info, writer)
-	if err == nil {
-		err = writer.Flush()
-	}
+	_, err = file.Write(data)
 	if err == nil {
 		err = file.Sync()
 	}
@@ -118,4 +145,123 @@ func toPorcupineAnnotations(annotations []Annotation) []porcupine.Annotation {
 		})
 	}
 	return out
+}
+
+// visualizeMarginNs is how far before the first and after the last drawn operation fault
+// windows are kept on Porcupine's page.
+const visualizeMarginNs = int64(500 * time.Millisecond)
+
+// clipAnnotations keeps the annotations that overlap the operations Porcupine will draw (with a
+// margin), clipped to that range: windows far from the drawn operations only widen the page.
+func clipAnnotations(annotations []Annotation, r LinResult) []Annotation {
+	first, last, ok := drawnRange(r)
+	if !ok {
+		return annotations
+	}
+	from, to := first-visualizeMarginNs, last+visualizeMarginNs
+	var out []Annotation
+	for _, a := range annotations {
+		end := max(a.End, a.Start)
+		if end < from || a.Start > to {
+			continue
+		}
+		a.Start, a.End = max(a.Start, from), min(end, to)
+		out = append(out, a)
+	}
+	return out
+}
+
+// drawnRange is the time range of the operations on the page: those of the result's key when
+// it has one, else the whole history.
+func drawnRange(r LinResult) (first, last int64, ok bool) {
+	first, last = int64(pendingReturnNs), int64(-1)
+	visit := func(call, ret int64) {
+		first = min(first, call)
+		if ret != pendingReturnNs {
+			last = max(last, ret)
+		}
+		last = max(last, call)
+	}
+	drawn := r.viewOperations
+	if r.hasInfo {
+		drawn = r.keyHistory
+	}
+	for _, op := range drawn {
+		visit(op.Call, op.Return)
+	}
+	return first, last, last >= 0
+}
+
+// pageScript runs after Porcupine's render: it outlines the operations the check names, gives
+// the first one the id "violation" and scrolls to it, and links the timeline page.
+const pageScript = `
+<script>
+(function () {
+  const named = %s;
+  const backLink = %s;
+  if (backLink) {
+    const legend = document.querySelector('#legend');
+    const a = document.createElement('a');
+    a.href = backLink;
+    a.id = 'timeline-link';
+    a.textContent = 'timeline of the whole run';
+    a.style.marginLeft = '12px';
+    legend.appendChild(a);
+  }
+  let first = null;
+  data.Partitions.forEach(function (partition, p) {
+    partition.History.forEach(function (element, i) {
+      for (const op of named) {
+        // Porcupine draws a call on its client's row, a pending write on a row of its own.
+        if (element.OriginalStart === String(op.call) && (element.ClientId === op.client || op.pending)) {
+          const target = document.querySelector('rect.target-rect[data-partition="' + p + '"][data-index="' + i + '"]');
+          if (!target) continue;
+          for (const rect of document.querySelectorAll('rect.history-rect')) {
+            if (rect.getAttribute('x') === target.getAttribute('x') && rect.getAttribute('y') === target.getAttribute('y')) {
+              rect.style.stroke = '#c0392b';
+              rect.style.strokeWidth = '3px';
+            }
+          }
+          if (!first || element.Start < first.start) first = {el: target, start: element.Start};
+        }
+      }
+    });
+  });
+  if (first) {
+    first.el.id = 'violation';
+    first.el.scrollIntoView({block: 'center', inline: 'center'});
+  }
+})();
+</script>
+`
+
+// addPageScript appends pageScript to Porcupine's page, before the end of its body.
+func addPageScript(page string, r LinResult, opts VisualizeOptions) (string, error) {
+	type namedOp struct {
+		Call    int64 `json:"call"`
+		Client  int   `json:"client"`
+		Pending bool  `json:"pending"`
+	}
+	var named []namedOp
+	if r.Verdict == Illegal {
+		for _, op := range r.Ops {
+			named = append(named, namedOp{op.Call, op.Client, op.Pending})
+		}
+	}
+	namedJSON, err := json.Marshal(named)
+	if err != nil {
+		return "", err
+	}
+	if named == nil {
+		namedJSON = []byte("[]")
+	}
+	linkJSON, err := json.Marshal(opts.BackLink)
+	if err != nil {
+		return "", err
+	}
+	end := strings.LastIndex(page, "</body>")
+	if end < 0 {
+		return "", errors.New("checker: Porcupine's page has no </body>")
+	}
+	return page[:end] + fmt.Sprintf(pageScript, namedJSON, linkJSON) + page[end:], nil
 }

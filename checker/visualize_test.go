@@ -132,7 +132,7 @@ func TestPendingWriteDrawnOnItsOwnRow(t *testing.T) {
 	if rows[0] != 4 || rows[1] != 1 || rows[2] != 5 {
 		t.Fatalf("rows %v, want pending writes after the clients' rows: [4 1 5]", rows)
 	}
-	if d := describeOperation(operations[0].Input, operations[0].Output); d != `put("k", "x") pending (client 1)` {
+	if d := describeOperation(operations[0].Input, operations[0].Output); d != `put("k", "x") pending (c1)` {
 		t.Fatalf("description %q", d)
 	}
 }

@@ -66,6 +66,19 @@ type History struct {
 	records []Record
 	// now returns the global virtual time used to stamp calls.
 	now func() sim.Time
+	// observe, when set, is told of every invocation, completion and give-up (SetObserver).
+	observe func(id CallID, r Record)
+}
+
+// SetObserver has f told of every call as it is invoked, completed or given up, with the
+// record as it stands then (instrumentation for traces and timelines: f must not affect the
+// run).
+func (h *History) SetObserver(f func(id CallID, r Record)) { h.observe = f }
+
+func (h *History) notify(id CallID) {
+	if h.observe != nil {
+		h.observe(id, h.records[id])
+	}
 }
 
 // NewHistory returns an empty history whose calls are stamped with now(), normally the run's
@@ -91,7 +104,9 @@ func (h *History) Invoke(client int, c *Command) CallID {
 		Call:     h.now(),
 		Pending:  true,
 	})
-	return CallID(len(h.records) - 1)
+	id := CallID(len(h.records) - 1)
+	h.notify(id)
+	return id
 }
 
 // Complete records the outcome of call id, which must be pending. For a Get, output is the value
@@ -111,6 +126,7 @@ func (h *History) Complete(id CallID, output string, ok bool) {
 	default:
 		r.OK = true
 	}
+	h.notify(id)
 }
 
 // GiveUp records that the clerk abandoned call id, which must be pending: its outcome stays
@@ -121,6 +137,7 @@ func (h *History) GiveUp(id CallID) {
 		panic(fmt.Sprintf("kv: History.GiveUp of call %d (%s), which is not outstanding", id, r))
 	}
 	r.GaveUp, r.GaveUpAt = true, h.now()
+	h.notify(id)
 }
 
 // Outstanding returns the number of calls still in progress: pending and not given up.

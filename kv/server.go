@@ -65,6 +65,22 @@ type ServerConfig struct {
 	// does; after MaxReadAttempts rounds its client is told to retry (0 = the defaults).
 	ReadRetryInterval sim.Time
 	MaxReadAttempts   int
+	// Observer, when set, hears what each server applies and which reads it serves, for
+	// traces and timelines. It must not affect the run.
+	Observer Observer
+}
+
+// Observer hears the KV service's own steps on every server, in the order they happen.
+// Commands are copies the observer may keep.
+type Observer interface {
+	// Applied: node applied the command of log entry index with result res (res.Duplicate:
+	// the duplicate table recognized it and the state did not change).
+	Applied(node sim.NodeID, index uint64, cmd Command, res Result)
+	// ReadStarted: node started read round ctx for the Get (client, seq) of key.
+	ReadStarted(node sim.NodeID, ctx uint64, client, seq uint64, key string)
+	// ReadServed: read round ctx completed at node and the Get was answered with value (ok
+	// false: the read gave up after its attempts and its client was told to retry).
+	ReadServed(node sim.NodeID, ctx uint64, client, seq uint64, value string, ok bool)
 }
 
 // Defaults for zero ServerConfig fields.
@@ -252,6 +268,9 @@ func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *sut.Status) {
 		return
 	}
 	s.stats.Reads++
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ReadStarted(s.host.ID(), ctx, cmd.client, cmd.seq, string(cmd.key))
+	}
 	s.reads = append(s.reads, pendingRead{ctx: ctx, client: cmd.client, seq: cmd.seq, key: cmd.key, from: from,
 		startedAt: s.host.Now(), attempts: 1})
 	if s.cfg.ReadMode == ReadIndex {
@@ -275,6 +294,9 @@ func (s *Server) Apply(e sut.Entry) {
 		s.stats.Applied++
 		if res.Duplicate {
 			s.stats.Duplicates++
+		}
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.Applied(s.host.ID(), e.Index, cmd.command(), res)
 		}
 	}
 	for s.pendingHead < len(s.pending) && s.pending[s.pendingHead].index <= e.Index {
@@ -300,6 +322,9 @@ func (s *Server) ReadReady(ctx uint64) {
 	for i := range s.reads {
 		if r := s.reads[i]; r.ctx == ctx {
 			s.reads = slices.Delete(s.reads, i, i+1)
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.ReadServed(s.host.ID(), r.ctx, r.client, r.seq, s.sm.getBytes(r.key), true)
+			}
 			s.sendReply(r.from, r.client, r.seq, OK, Result{Value: s.sm.getBytes(r.key)}, NoLeader)
 			return
 		}
@@ -352,6 +377,9 @@ func (s *Server) retryReads(st *sut.Status) {
 			r.startedAt, r.attempts = now, r.attempts+1
 			s.stats.ReadRetries++
 		default:
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.ReadServed(s.host.ID(), r.ctx, r.client, r.seq, "", false)
+			}
 			s.sendReply(r.from, r.client, r.seq, ErrRetry, Result{}, int32(st.Lead))
 			continue
 		}

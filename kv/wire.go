@@ -82,7 +82,12 @@ func UnmarshalCommand(b []byte) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
-	return Command{Client: v.client, Seq: v.seq, Kind: v.kind, Key: string(v.key), Value: string(v.value), Expected: string(v.expected)}, nil
+	return v.command(), nil
+}
+
+// command copies a view into a Command.
+func (v *commandView) command() Command {
+	return Command{Client: v.client, Seq: v.seq, Kind: v.kind, Key: string(v.key), Value: string(v.value), Expected: string(v.expected)}
 }
 
 // commandView is a decoded command whose fields alias the encoding, so that servers decode
@@ -327,18 +332,48 @@ func (d *decoder) finish(what string) error {
 // DescribePayload shows a client request or reply payload in one line for a trace; ok is false
 // for a payload that is not a well-formed KV message.
 func DescribePayload(p []byte) (desc string, ok bool) {
-	if len(p) == 0 {
+	m, ok := DecodePayload(p)
+	if !ok {
 		return "", false
+	}
+	if m.Request != nil {
+		return fmt.Sprintf("request client %d seq %d %s", m.Request.Client, m.Request.Seq, m.Request.Describe()), true
+	}
+	return fmt.Sprintf("reply %+v", *m.Reply), true
+}
+
+// Message is a decoded KV payload: exactly one of Request and Reply is set.
+type Message struct {
+	Request *Command
+	Reply   *Reply
+}
+
+// DecodePayload decodes a client request or reply payload for traces and timelines; ok is false
+// for a payload that is not a well-formed KV message.
+func DecodePayload(p []byte) (m Message, ok bool) {
+	if len(p) == 0 {
+		return Message{}, false
 	}
 	switch p[0] {
 	case TagRequest:
 		if c, err := ParseRequest(p); err == nil {
-			return fmt.Sprintf("request client %d seq %d %s %q", c.Client, c.Seq, c.Kind, c.Key), true
+			return Message{Request: &c}, true
 		}
 	case TagReply:
 		if r, err := ParseReply(p); err == nil {
-			return fmt.Sprintf("reply %+v", r), true
+			return Message{Reply: &r}, true
 		}
 	}
-	return "", false
+	return Message{}, false
+}
+
+// Describe shows the operation and its arguments, e.g. `append("k1", "4.7;")`.
+func (c *Command) Describe() string {
+	switch c.Kind {
+	case OpPut, OpAppend:
+		return fmt.Sprintf("%s(%q, %q)", c.Kind, c.Key, c.Value)
+	case OpCAS:
+		return fmt.Sprintf("cas(%q, %q -> %q)", c.Key, c.Expected, c.Value)
+	}
+	return fmt.Sprintf("%s(%q)", c.Kind, c.Key)
 }

@@ -49,7 +49,11 @@ func (n *nemesis) closeWindows(prefix string) {
 // fault then does nothing, as a Jepsen nemesis that finds no leader).
 func (n *nemesis) leaderOrNone(kind string) int {
 	l := n.r.leader()
-	n.r.sim.Logf("%s resolves to node %d", kind, l)
+	if l >= 0 {
+		n.r.sim.Logf("%s resolves to %s", kind, n.r.sim.NodeName(sim.NodeID(l)))
+	} else {
+		n.r.sim.Logf("%s finds no leader: nothing to do", kind)
+	}
 	return l
 }
 
@@ -82,12 +86,12 @@ func (n *nemesis) apply(f Fault) {
 			}
 		}
 		net.Partition(groups...)
-		n.openWindow(fmt.Sprintf("net: partition %v", f.Groups))
+		n.openWindow("net: partition " + n.groups(f.Groups))
 	case FaultLinkDown:
 		for _, l := range f.Links {
 			net.SetLink(id(l[0]), id(l[1]), false)
 		}
-		n.openWindow(fmt.Sprintf("net: links down %v", f.Links))
+		n.openWindow("net: links down " + n.links(f.Links))
 	case FaultLinkUp:
 		for _, l := range f.Links {
 			net.SetLink(id(l[0]), id(l[1]), true)
@@ -98,9 +102,9 @@ func (n *nemesis) apply(f Fault) {
 	case FaultClock:
 		for _, x := range f.Nodes {
 			n.r.sim.SetClockRate(id(x), f.Rate)
-			n.closeWindows(fmt.Sprintf("clock: node %d ", x))
+			n.closeWindows(fmt.Sprintf("clock: %s ", n.name(x)))
 			if f.Rate != 1 {
-				n.openWindow(fmt.Sprintf("clock: node %d at %.3gx", x, f.Rate))
+				n.openWindow(fmt.Sprintf("clock: %s at %.3gx", n.name(x), f.Rate))
 			}
 		}
 	case FaultNet:
@@ -117,34 +121,34 @@ func (n *nemesis) apply(f Fault) {
 
 func (n *nemesis) isolate(x int) {
 	n.r.sim.Net().Isolate(sim.NodeID(x))
-	n.openWindow(fmt.Sprintf("net: node %d isolated", x))
+	n.openWindow(fmt.Sprintf("net: %s isolated", n.name(x)))
 }
 
 func (n *nemesis) crash(x int) {
 	if n.r.sim.IsUp(sim.NodeID(x)) {
 		n.r.sim.Crash(sim.NodeID(x))
-		n.openWindow(fmt.Sprintf("crash: node %d down", x))
+		n.openWindow(fmt.Sprintf("crash: %s down", n.name(x)))
 	}
 }
 
 func (n *nemesis) restart(x int) {
 	if !n.r.sim.IsUp(sim.NodeID(x)) {
 		n.r.sim.Restart(sim.NodeID(x))
-		n.closeWindows(fmt.Sprintf("crash: node %d ", x))
+		n.closeWindows(fmt.Sprintf("crash: %s ", n.name(x)))
 	}
 }
 
 func (n *nemesis) pause(x int) {
 	if n.r.sim.IsUp(sim.NodeID(x)) && !n.r.sim.IsPaused(sim.NodeID(x)) {
 		n.r.sim.Pause(sim.NodeID(x))
-		n.openWindow(fmt.Sprintf("pause: node %d paused", x))
+		n.openWindow(fmt.Sprintf("pause: %s paused", n.name(x)))
 	}
 }
 
 func (n *nemesis) resume(x int) {
 	if n.r.sim.IsPaused(sim.NodeID(x)) {
 		n.r.sim.Resume(sim.NodeID(x))
-		n.closeWindows(fmt.Sprintf("pause: node %d ", x))
+		n.closeWindows(fmt.Sprintf("pause: %s ", n.name(x)))
 	}
 }
 
@@ -160,4 +164,27 @@ func (n *nemesis) healAll() {
 		n.r.sim.SetClockRate(sim.NodeID(x), 1)
 	}
 	n.closeWindows("")
+}
+
+// name is a node's name (s0, c1) as every report of the run gives it.
+func (n *nemesis) name(x int) string { return n.r.sim.NodeName(sim.NodeID(x)) }
+
+func (n *nemesis) groups(groups [][]int) string {
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		names := make([]string, len(g))
+		for j, x := range g {
+			names[j] = n.name(x)
+		}
+		parts[i] = strings.Join(names, " ")
+	}
+	return strings.Join(parts, " | ")
+}
+
+func (n *nemesis) links(links [][2]int) string {
+	parts := make([]string, len(links))
+	for i, l := range links {
+		parts[i] = n.name(l[0]) + "->" + n.name(l[1])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -32,7 +32,7 @@ func Execute(spec Spec, opts Options) (*Result, error) {
 		}
 		s := spec.Schedule.Clone()
 		s.Bug, s.SUT = spec.Bug, sutField(target)
-		return runSchedule(s, target, bug, opts), nil
+		return finishRecording(opts, runSchedule(s, target, bug, opts)), nil
 	}
 	sc, err := Lookup(spec.Scenario)
 	if err != nil {
@@ -43,11 +43,11 @@ func Execute(spec Spec, opts Options) (*Result, error) {
 			sc.Name, target.Name, sc.Needs, strings.Join(sc.SUTs, ", "))
 	}
 	if sc.Script != nil {
-		return runScript(sc, spec.Seed, target, bug, opts), nil
+		return finishRecording(opts, runScript(sc, spec.Seed, target, bug, opts)), nil
 	}
 	s := sc.Schedule(spec.Seed)
 	s.Bug, s.SUT = spec.Bug, sutField(target)
-	return runSchedule(s, target, bug, opts), nil
+	return finishRecording(opts, runSchedule(s, target, bug, opts)), nil
 }
 
 // lookupRunnable resolves an SUT name that this binary can run.
@@ -90,9 +90,10 @@ func newRun(scenario string, seed uint64, target *sut.SUT, bug Bug, nodes int, n
 		maxEvents = DefaultMaxEvents
 	}
 	r := &run{sut: target, opts: opts, result: &Result{Scenario: scenario, Seed: seed, SUT: target.Name, Bug: bug.Name, SafetyVerdict: "ok"}}
+	trace := r.startRecording(opts)
 	r.sim = sim.New(sim.Config{
 		Seed: seed, MaxEvents: maxEvents, MaxTime: maxTime, Network: net,
-		Trace: opts.Trace, Describe: r.describePayload, RecordDigests: opts.RecordDigests, OnSend: onSend,
+		Trace: trace, Describe: r.describePayload, RecordDigests: opts.RecordDigests, OnSend: onSend,
 	})
 	r.monitor = monitor.New(nodes)
 	r.monitor.OnViolation(func(v monitor.Violation) {
@@ -114,7 +115,7 @@ func (r *run) addServers(n int, cfg sut.Config) {
 		panic(fmt.Sprintf("scenarios: %v", err)) // configurations come from validated schedules
 	}
 	for i := 0; i < n; i++ {
-		id := r.sim.AddNode(fmt.Sprintf("server%d", i), func(id sim.NodeID) sim.Node {
+		id := r.sim.AddNode(fmt.Sprintf("s%d", i), func(id sim.NodeID) sim.Node {
 			srv := factory(id)
 			r.servers[id] = srv
 			return srv

@@ -153,11 +153,6 @@ func TestRaftSuiteCatchesPlantedBugs(t *testing.T) {
 	}
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
 // TestRaftSuiteFailsOnBadScript: scripts whose checks cannot hold fail with the raft-test check
 // (the suite's passes are not vacuous), and a failure in a task fails the run too.
 func TestRaftSuiteFailsOnBadScript(t *testing.T) {

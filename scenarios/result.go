@@ -55,6 +55,8 @@ type Options struct {
 	UntilMs       int64                // stop at this virtual time (0: run to the end)
 	CheckTimeout  time.Duration        // bound of the linearizability check (0: DefaultCheckTimeout)
 	MaxEvents     int64                // bound on simulation events (0: DefaultMaxEvents)
+	// Record, when set, has the run record its trace and timeline into it (artifacts).
+	Record *Recording
 	// skipOfflineChecks leaves out the linearizability and liveness checks (benchmarks of
 	// the simulation alone).
 	skipOfflineChecks bool
@@ -121,9 +123,11 @@ type Result struct {
 	Hash        uint64
 	Digests     []uint64
 
-	Schedule    *Schedule // the schedule executed (nil for scripted scenarios)
-	History     []checker.Op
-	Lin         *checker.LinResult
+	Schedule *Schedule // the schedule executed (nil for scripted scenarios)
+	History  []checker.Op
+	Lin      *checker.LinResult
+	// Late are the calls the liveness check judged late, when it failed.
+	Late        []checker.Op
 	Annotations []checker.Annotation
 	Files       []string // artifacts written for this run (filled by simrun)
 }

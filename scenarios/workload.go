@@ -52,9 +52,10 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 	r.addServers(s.Nodes, sut.Config{
 		Bug: bug.SUT, MaxRaftStateBytes: s.MaxRaftStateBytes,
 		DisablePreVote: s.DisablePreVote, DisableCheckQuorum: s.DisableCheckQuorum, MaxEntriesPerMsg: s.MaxEntriesPerMsg,
-		NewService: kv.NewService(kv.ServerConfig{ReadMode: readMode, Bug: bug.KV}),
+		NewService: kv.NewService(kv.ServerConfig{ReadMode: readMode, Bug: bug.KV, Observer: r.kvObserver()}),
 	})
 	history := kv.NewHistory(r.sim.Now)
+	r.observeCalls(history)
 	if s.Workload.Clients > 0 {
 		w := s.Workload
 		factory := kv.ClerkConfig{
@@ -66,7 +67,7 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 			},
 		}.Factory()
 		for c := 0; c < w.Clients; c++ {
-			r.sim.AddNode(fmt.Sprintf("client%d", c), factory)
+			r.sim.AddNode(fmt.Sprintf("c%d", c), factory)
 		}
 	}
 	for id := 0; id < r.sim.NumNodes(); id++ {
@@ -126,7 +127,7 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 	result := r.result
 	ops := make([]checker.Op, len(records))
 	for i, rec := range records {
-		ops[i] = toCheckerOp(rec)
+		ops[i] = toCheckerOp(rec, s.Nodes)
 	}
 	result.History, result.Ops = ops, len(ops)
 	if result.Status == Fail || len(result.NotRun) > 0 || r.opts.skipOfflineChecks {
@@ -153,6 +154,7 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 	result.LivenessVerdict = "ok"
 	if !live.OK {
 		result.LivenessVerdict = "fail"
+		result.Late = live.Late
 		result.fail(CheckLiveness, live.Reason, deadline, -1)
 	}
 }
@@ -207,13 +209,15 @@ func (r *run) checkRaftStateSize(s *Schedule) {
 
 var opKinds = map[string]checker.OpKind{"get": checker.OpGet, "put": checker.OpPut, "append": checker.OpAppend, "cas": checker.OpCAS}
 
-func toCheckerOp(rec kv.Record) checker.Op {
+// toCheckerOp converts a clerk's record; clients are numbered from 0 (c0, c1...) after the
+// servers' nodes, as their nodes are named.
+func toCheckerOp(rec kv.Record, servers int) checker.Op {
 	kind, ok := opKinds[rec.Kind]
 	if !ok {
 		panic("scenarios: history has an operation of kind " + rec.Kind)
 	}
 	return checker.Op{
-		Client: rec.Client, Kind: kind, Key: rec.Key, Value: rec.Value, Expected: rec.Expected,
+		Client: rec.Client - servers, Kind: kind, Key: rec.Key, Value: rec.Value, Expected: rec.Expected,
 		Output: rec.Output, OK: rec.OK, Call: int64(rec.Call), Return: int64(rec.Return), Pending: rec.Pending,
 	}
 }

@@ -1,6 +1,9 @@
 package sim
 
-import "sort"
+import (
+	"sort"
+	"strconv"
+)
 
 // Disk is one node's storage: named files whose contents are volatile until Sync. A crash
 // reverts every file to its contents at the last Sync (a file never synced disappears).
@@ -56,6 +59,7 @@ func (d *Disk) Write(file string, data []byte) {
 	f := d.node.disk.open(file)
 	f.current = append(make([]byte, 0, len(data)), data...)
 	d.sim.stats.DiskBytesWritten += int64(len(data))
+	d.trace("write", file, len(data), "replaced")
 }
 
 // Append adds data at the end of file, creating it if needed.
@@ -71,6 +75,21 @@ func (d *Disk) Append(file string, data []byte) {
 	// up to the length they were given, and durable has its capacity clipped.
 	f.current = append(f.current, data...)
 	d.sim.stats.DiskBytesWritten += int64(len(data))
+	d.trace("write", file, len(data), "appended")
+}
+
+// trace notes a disk operation in the trace (not in the hash: the operations a node performs
+// follow from the events already folded).
+func (d *Disk) trace(kind, file string, n int, how string) {
+	s := d.sim
+	if s.cfg.Trace == nil {
+		return
+	}
+	detail := strconv.Itoa(n) + " files made durable"
+	if kind == "write" {
+		detail = file + ": " + strconv.Itoa(n) + " bytes " + how
+	}
+	s.cfg.Trace(TraceEvent{Seq: s.stats.Events, At: s.now, Node: d.node.id, Kind: kind, Detail: detail, Bytes: n, File: file})
 }
 
 // Sync makes everything written so far durable.
@@ -79,6 +98,7 @@ func (d *Disk) Sync() {
 		return
 	}
 	store := &d.node.disk
+	d.trace("sync", "", len(store.dirty), "")
 	for _, f := range store.dirty {
 		f.durable = f.current[:len(f.current):len(f.current)]
 		f.durableExists = true

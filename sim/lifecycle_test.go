@@ -540,11 +540,11 @@ func TestTraceDescribesEvents(t *testing.T) {
 	want := []string{
 		"0 0.000000s 0 start n0 incarnation 1",
 		"0 0.000000s 1 start n1 incarnation 1",
-		"1 0.000000s 1 deliver from 0 n0: msg hello",
+		"1 0.000000s 1 deliver from n0: msg hello",
 		"2 0.001000s 0 timer tag 3",
 		"2 0.001000s 0 note tick 3",
-		"2 0.001000s -1 link isolate 0",
-		"2 0.001000s 1 drop from 0 n0: msg lost (at send: partition)",
+		"2 0.001000s -1 link isolate n0",
+		"2 0.001000s 1 drop from n0: msg lost (at send: partition)",
 		"3 0.002000s -1 event crash-n1",
 		"3 0.002000s 1 crash n1 incarnation 1 (0 files reverted to their synced contents)",
 	}
@@ -578,5 +578,53 @@ func TestEndString(t *testing.T) {
 		if got := end.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", int(end), got, want)
 		}
+	}
+}
+
+func TestTraceStructuredFields(t *testing.T) {
+	var events []sim.TraceEvent
+	cfg := sim.Config{
+		Network: sim.NetworkConfig{LatencyMin: sim.Millisecond, LatencyMax: sim.Millisecond, DuplicateRate: 1},
+		Trace: func(e sim.TraceEvent) {
+			e.Payload = append([]byte(nil), e.Payload...) // valid during the call only
+			events = append(events, e)
+		},
+	}
+	h := newHarness(cfg, 2)
+	h.onStart = func(p *probe) {
+		if p.env.ID() == 0 {
+			p.env.Send(1, []byte("one"))
+			p.env.Send(1, []byte("two"))
+			p.env.Disk().Append("log", []byte("abc"))
+			p.env.Disk().Sync()
+		}
+	}
+	h.startAll()
+	h.s.Run()
+	type msg struct {
+		kind    string
+		ordinal int64
+		copy    bool
+		payload string
+	}
+	var got []msg
+	var disk []string
+	for _, e := range events {
+		switch e.Kind {
+		case "deliver":
+			if e.From != 0 || e.Node != 1 || e.SentAt != 0 || e.At != sim.Millisecond {
+				t.Errorf("delivery %+v: want from 0 to 1, sent at 0, delivered at 1ms", e)
+			}
+			got = append(got, msg{e.Kind, e.Msg, e.Copy, string(e.Payload)})
+		case "write", "sync":
+			disk = append(disk, fmt.Sprintf("%s %s %d", e.Kind, e.File, e.Bytes))
+		}
+	}
+	want := []msg{{"deliver", 1, false, "one"}, {"deliver", 1, true, "one"}, {"deliver", 2, false, "two"}, {"deliver", 2, true, "two"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("deliveries %+v, want %+v", got, want)
+	}
+	if wantDisk := []string{"write log 3", "sync  1"}; !slices.Equal(disk, wantDisk) {
+		t.Errorf("disk events %q, want %q", disk, wantDisk)
 	}
 }

@@ -132,7 +132,7 @@ func (n *Network) SetLink(from, to NodeID, up bool) {
 		if up {
 			state = "up"
 		}
-		n.sim.emit(KernelNode, "link", fmt.Sprintf("%d->%d %s", from, to, state))
+		n.sim.emit(KernelNode, "link", fmt.Sprintf("%s->%s %s", n.sim.nodes[from].name, n.sim.nodes[to].name, state))
 	}
 }
 
@@ -164,7 +164,7 @@ func (n *Network) Partition(groups ...[]NodeID) {
 			}
 		}
 	}
-	n.foldMatrix("partition " + formatGroups(groups))
+	n.foldMatrix(func() string { return "partition " + n.formatGroups(groups) })
 }
 
 // Isolate cuts every link to and from id (its link to itself stays up).
@@ -176,7 +176,7 @@ func (n *Network) Isolate(id NodeID) {
 			n.cut[other][id] = true
 		}
 	}
-	n.foldMatrix("isolate " + strconv.Itoa(int(id)))
+	n.foldMatrix(func() string { return "isolate " + n.sim.nodes[id].name })
 }
 
 // Heal brings every link up.
@@ -184,11 +184,12 @@ func (n *Network) Heal() {
 	for from := range n.cut {
 		clear(n.cut[from])
 	}
-	n.foldMatrix("heal")
+	n.foldMatrix(func() string { return "heal" })
 }
 
-// foldMatrix folds the whole matrix into the trace hash after a bulk change.
-func (n *Network) foldMatrix(what string) {
+// foldMatrix folds the whole matrix into the trace hash after a bulk change; what describes the
+// change for the trace.
+func (n *Network) foldMatrix(what func() string) {
 	h := uint64(fnvOffset64)
 	for from := range n.cut {
 		for to, cut := range n.cut[from] {
@@ -199,11 +200,11 @@ func (n *Network) foldMatrix(what string) {
 	}
 	n.sim.fold(codeLink, KernelNode, h, uint64(len(n.cut)))
 	if n.sim.cfg.Trace != nil {
-		n.sim.emit(KernelNode, "link", what)
+		n.sim.emit(KernelNode, "link", what())
 	}
 }
 
-func formatGroups(groups [][]NodeID) string {
+func (n *Network) formatGroups(groups [][]NodeID) string {
 	var b strings.Builder
 	for g, group := range groups {
 		if g > 0 {
@@ -213,7 +214,7 @@ func formatGroups(groups [][]NodeID) string {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
-			b.WriteString(strconv.Itoa(int(id)))
+			b.WriteString(n.sim.nodes[id].name)
 		}
 	}
 	return b.String()
@@ -290,10 +291,10 @@ func (n *Network) send(from, to NodeID, payload []byte) {
 		n.dropAtSend(from, to, payload, &s.stats.Dropped.Random, "random")
 		return
 	}
-	n.schedule(from, to, payload, delay)
+	n.schedule(from, to, payload, delay, false)
 	if duplicateDelay >= 0 {
 		s.stats.MessagesDuplicated++
-		n.schedule(from, to, payload, duplicateDelay)
+		n.schedule(from, to, payload, duplicateDelay, true)
 	}
 }
 
@@ -306,18 +307,30 @@ func (n *Network) latency(r *Rand) Time {
 }
 
 func (n *Network) dropAtSend(from, to NodeID, payload []byte, cause *int64, why string) {
+	n.dropAtSendCopy(from, to, payload, cause, why, false)
+}
+
+func (n *Network) dropAtSendCopy(from, to NodeID, payload []byte, cause *int64, why string, isCopy bool) {
 	s := n.sim
 	s.countDrop(cause)
 	if s.cfg.Trace != nil {
-		s.emit(to, "drop", n.describeMessage(from, payload)+" (at send: "+why+")")
+		n.emitMessage(to, "drop", n.describeMessage(from, payload)+" (at send: "+why+")",
+			&message{payload: payload, from: from, to: to, copy: isCopy, ordinal: s.stats.MessagesSent, sentAt: s.now})
 	}
 }
 
+// emitMessage traces a delivery or drop of m.
+func (n *Network) emitMessage(node NodeID, kind, detail string, m *message) {
+	s := n.sim
+	s.cfg.Trace(TraceEvent{Seq: s.stats.Events, At: s.now, Node: node, Kind: kind, Detail: detail,
+		From: m.from, Msg: m.ordinal, SentAt: m.sentAt, Copy: m.copy, Payload: m.payload})
+}
+
 // schedule queues one copy of a message.
-func (n *Network) schedule(from, to NodeID, payload []byte, delay Time) {
+func (n *Network) schedule(from, to NodeID, payload []byte, delay Time, isCopy bool) {
 	s := n.sim
 	if s.inFlight >= n.cfg.MaxInFlight {
-		n.dropAtSend(from, to, payload, &s.stats.Dropped.InFlightLimit, "in-flight limit "+strconv.Itoa(n.cfg.MaxInFlight))
+		n.dropAtSendCopy(from, to, payload, &s.stats.Dropped.InFlightLimit, "in-flight limit "+strconv.Itoa(n.cfg.MaxInFlight), isCopy)
 		return
 	}
 	at := s.now + delay
@@ -328,7 +341,8 @@ func (n *Network) schedule(from, to NodeID, payload []byte, delay Time) {
 	}
 	copied := make([]byte, len(payload))
 	copy(copied, payload)
-	slot := s.allocMessage(message{payload: copied, from: from, to: to, epoch: s.nodes[to].crashes})
+	slot := s.allocMessage(message{payload: copied, from: from, to: to, epoch: s.nodes[to].crashes,
+		copy: isCopy, ordinal: s.stats.MessagesSent, sentAt: s.now})
 	s.push(event{at: at, slot: slot}, eventMessage)
 	s.inFlight++
 }
@@ -346,6 +360,7 @@ func (n *Network) arrive(ev *event) {
 		return
 	}
 	s.inFlight--
+	traced := *m
 	from, to, payload, epoch := m.from, m.to, m.payload, m.epoch
 	s.freeMessage(ev.slot)
 	s.countEvent()
@@ -366,14 +381,14 @@ func (n *Network) arrive(ev *event) {
 		s.countDrop(cause)
 		s.fold(codeDrop, to, uint64(uint32(from)), hashBytes(payload))
 		if s.cfg.Trace != nil {
-			s.emit(to, "drop", n.describeMessage(from, payload)+" ("+why+")")
+			n.emitMessage(to, "drop", n.describeMessage(from, payload)+" ("+why+")", &traced)
 		}
 		return
 	}
 	s.stats.MessagesDelivered++
 	s.fold(codeDeliver, to, uint64(uint32(from)), hashBytes(payload))
 	if s.cfg.Trace != nil {
-		s.emit(to, "deliver", n.describeMessage(from, payload))
+		n.emitMessage(to, "deliver", n.describeMessage(from, payload), &traced)
 	}
 	ns.node.Receive(from, payload)
 }
@@ -386,7 +401,7 @@ func (n *Network) describeMessage(from NodeID, payload []byte) string {
 	} else {
 		what = strconv.Itoa(len(payload)) + " bytes"
 	}
-	return "from " + strconv.Itoa(int(from)) + " " + s.nodes[from].name + ": " + what
+	return "from " + s.nodes[from].name + ": " + what
 }
 
 // hashBytes is a fast non-cryptographic hash of a payload, 8 bytes per step.

@@ -98,13 +98,32 @@ const (
 // TraceEvent is one line of the human-readable trace. Seq is the ordinal of the executed event
 // it belongs to (0 before the first event); Node is KernelNode for kernel events. Kind is one
 // of "start", "crash", "restart", "pause", "resume", "clock", "deliver", "drop", "timer",
-// "event", "note", "link".
+// "event", "note", "link", "write", "sync".
+//
+// The fields after Detail give the same facts in structured form, for recorders that decode
+// them (timelines, JSON traces); none of them reaches the trace hash.
 type TraceEvent struct {
 	Seq    int64
 	At     Time
 	Node   NodeID
 	Kind   string
 	Detail string
+
+	// Message events (deliver, drop): the sender, the send ordinal of the message (1 for
+	// the first message sent in the run; a duplicate copy shares its original's), when it
+	// was sent, whether this is the network's extra copy, and the payload, which is valid
+	// only during the call. A drop at send has SentAt == At.
+	From    NodeID
+	Msg     int64
+	SentAt  Time
+	Copy    bool
+	Payload []byte
+	// Tag is the tag of a timer event.
+	Tag uint64
+	// Bytes is the size of a write; for a sync, how many files it made durable.
+	Bytes int
+	// File names the file of a write.
+	File string
 }
 
 // Result is what Run and RunUntil report.
@@ -164,6 +183,11 @@ type message struct {
 	// epoch is the target's crash count at send time: a crash drops everything that was in
 	// flight to the node, even if it restarts before the message arrives.
 	epoch uint32
+	// copy marks the network's duplicate; ordinal (Stats.MessagesSent at the send) and sentAt
+	// are for trace events only.
+	copy    bool
+	ordinal int64
+	sentAt  Time
 }
 
 const clockRateOnePPB = 1_000_000_000
@@ -660,7 +684,7 @@ func (s *Sim) execute(ev *event) {
 		s.countEvent()
 		s.fold(codeTimer, ns.id, tag, uint64(epoch))
 		if s.cfg.Trace != nil {
-			s.emit(ns.id, "timer", "tag "+strconv.FormatUint(tag, 10))
+			s.cfg.Trace(TraceEvent{Seq: s.stats.Events, At: s.now, Node: ns.id, Kind: "timer", Detail: "tag " + strconv.FormatUint(tag, 10), Tag: tag})
 		}
 		ns.node.Timer(tag)
 	case eventMessage:

@@ -357,10 +357,10 @@ func (m *Monitor) reportChainMismatch(node, other int, index, term, digest, othe
 	var message string
 	switch {
 	case node == other && digest != otherDigest:
-		message = fmt.Sprintf("log matching: node %d has held two different entries at index %d in term %d (commands %#x and %#x)",
+		message = fmt.Sprintf("log matching: s%d has held two different entries at index %d in term %d (commands %#x and %#x)",
 			node, index, term, otherDigest, digest)
 	case node == other:
-		message = fmt.Sprintf("log matching: node %d has held the entry at index %d in term %d after two different logs", node, index, term)
+		message = fmt.Sprintf("log matching: s%d has held the entry at index %d in term %d after two different logs", node, index, term)
 	case digest != otherDigest:
 		message = fmt.Sprintf("log matching: nodes %d and %d both have an entry at index %d in term %d, but with different commands (%#x and %#x)",
 			other, node, index, term, otherDigest, digest)
@@ -389,7 +389,7 @@ func (m *Monitor) recordCommitted(node int, index uint64, entry *logEntry, prefi
 	if rec.term != entry.term || rec.digest != entry.digest {
 		m.report(Violation{
 			Property: PropertyStateMachineSafety, Node: node, OtherNode: int(rec.node), Term: entry.term, Index: index,
-			Message: fmt.Sprintf("state machine safety: node %d committed index %d with an entry of term %d (command %#x), but node %d had committed an entry of term %d (command %#x) there",
+			Message: fmt.Sprintf("state machine safety: s%d committed index %d with an entry of term %d (command %#x), but s%d had committed an entry of term %d (command %#x) there",
 				node, index, entry.term, entry.digest, rec.node, rec.term, rec.digest),
 		})
 		return
@@ -423,7 +423,7 @@ func (m *Monitor) SnapshotInstalled(node int, index, term uint64) {
 	if rec := m.committedAt(index); rec != nil && rec.term != term {
 		m.report(Violation{
 			Property: PropertyStateMachineSafety, Node: node, OtherNode: int(rec.node), Term: term, Index: index,
-			Message: fmt.Sprintf("state machine safety: node %d installed a snapshot ending at index %d in term %d, but node %d had committed an entry of term %d at index %d",
+			Message: fmt.Sprintf("state machine safety: s%d installed a snapshot ending at index %d in term %d, but s%d had committed an entry of term %d at index %d",
 				node, index, term, rec.node, rec.term, index),
 		})
 	}
@@ -524,7 +524,7 @@ func (m *Monitor) checkLeaderCompleteness(node int, n *nodeState, term uint64) {
 		if i > n.lastIndex() {
 			m.report(Violation{
 				Property: PropertyLeaderCompleteness, Node: node, OtherNode: int(rec.node), Term: term, Index: i,
-				Message: fmt.Sprintf("leader completeness: node %d became leader in term %d without the entry committed at index %d (term %d, committed by node %d): its log ends at index %d",
+				Message: fmt.Sprintf("leader completeness: s%d became leader in term %d without the entry committed at index %d (term %d, committed by s%d): its log ends at index %d",
 					node, term, i, rec.term, rec.node, n.lastIndex()),
 			})
 			return
@@ -532,7 +532,7 @@ func (m *Monitor) checkLeaderCompleteness(node int, n *nodeState, term uint64) {
 		if e := n.entry(i); e.term != rec.term || e.digest != rec.digest {
 			m.report(Violation{
 				Property: PropertyLeaderCompleteness, Node: node, OtherNode: int(rec.node), Term: term, Index: i,
-				Message: fmt.Sprintf("leader completeness: node %d became leader in term %d holding an entry of term %d at index %d, where node %d had committed an entry of term %d",
+				Message: fmt.Sprintf("leader completeness: s%d became leader in term %d holding an entry of term %d at index %d, where s%d had committed an entry of term %d",
 					node, term, e.term, i, rec.node, rec.term),
 			})
 			return
@@ -549,7 +549,7 @@ func (m *Monitor) PersistedTerm(node int, term uint64) {
 	if term < n.persistedTerm {
 		m.report(Violation{
 			Property: PropertyTermMonotonic, Node: node, OtherNode: -1, Term: term,
-			Message: fmt.Sprintf("term monotonic: node %d persisted term %d after term %d", node, term, n.persistedTerm),
+			Message: fmt.Sprintf("term monotonic: s%d persisted term %d after term %d", node, term, n.persistedTerm),
 		})
 		return
 	}
@@ -567,7 +567,7 @@ func (m *Monitor) Committed(node int, commitIndex uint64) {
 	if commitIndex < n.commitIndex {
 		m.report(Violation{
 			Property: PropertyCommitMonotonic, Node: node, OtherNode: -1, Index: commitIndex,
-			Message: fmt.Sprintf("commit monotonic: node %d's commit index went back from %d to %d", node, n.commitIndex, commitIndex),
+			Message: fmt.Sprintf("commit monotonic: s%d's commit index went back from %d to %d", node, n.commitIndex, commitIndex),
 		})
 		return
 	}
@@ -590,7 +590,7 @@ func (m *Monitor) Applied(node int, index, term, digest uint64) {
 	if n.appliedAny && index <= n.lastApplied {
 		m.report(Violation{
 			Property: PropertyAppliedMonotonic, Node: node, OtherNode: -1, Term: term, Index: index,
-			Message: fmt.Sprintf("applied monotonic: node %d applied index %d after index %d", node, index, n.lastApplied),
+			Message: fmt.Sprintf("applied monotonic: s%d applied index %d after index %d", node, index, n.lastApplied),
 		})
 		return
 	}
@@ -608,7 +608,7 @@ func (m *Monitor) Applied(node int, index, term, digest uint64) {
 	if rec := m.committedAt(index); rec != nil && (rec.term != term || rec.digest != digest) {
 		m.report(Violation{
 			Property: PropertyStateMachineSafety, Node: node, OtherNode: int(rec.node), Term: term, Index: index,
-			Message: fmt.Sprintf("state machine safety: node %d applied at index %d an entry of term %d (command %#x), but node %d had committed an entry of term %d (command %#x) there",
+			Message: fmt.Sprintf("state machine safety: s%d applied at index %d an entry of term %d (command %#x), but s%d had committed an entry of term %d (command %#x) there",
 				node, index, term, digest, rec.node, rec.term, rec.digest),
 		})
 	}

@@ -86,7 +86,7 @@ func TestLogMatching(t *testing.T) {
 		appendLog(m, 0, 1, entry{1, 0xa}, entry{1, 0xb})
 		m.LogTruncated(0, 2)
 		appendLog(m, 0, 2, entry{1, 0xbad})
-		expectViolation(t, m, PropertyLogMatching, "node 0 has held two different entries at index 2 in term 1")
+		expectViolation(t, m, PropertyLogMatching, "s0 has held two different entries at index 2 in term 1")
 	})
 	t.Run("diverging uncommitted tails in different terms", func(t *testing.T) {
 		m := New(3)
@@ -122,7 +122,7 @@ func TestLeaderCompleteness(t *testing.T) {
 		m := setup()
 		appendLog(m, 2, 1, entry{1, 0xa})
 		elect(m, 2, 2)
-		expectViolation(t, m, PropertyLeaderCompleteness, "node 2 became leader in term 2 without the entry committed at index 2", "its log ends at index 1")
+		expectViolation(t, m, PropertyLeaderCompleteness, "s2 became leader in term 2 without the entry committed at index 2", "its log ends at index 1")
 	})
 	t.Run("new leader holds another entry at a committed index", func(t *testing.T) {
 		m := setup()
@@ -170,7 +170,7 @@ func TestStateMachineSafety(t *testing.T) {
 		appendLog(m, 1, 1, entry{2, 0xb}) // a stale tail: fine until committed
 		expectNoViolation(t, m)
 		m.Committed(1, 1) // commit without checking the log matches the leader's
-		expectViolation(t, m, PropertyStateMachineSafety, "node 1 committed index 1", "node 0 had committed an entry of term 1")
+		expectViolation(t, m, PropertyStateMachineSafety, "s1 committed index 1", "s0 had committed an entry of term 1")
 	})
 	t.Run("committed entry overwritten after a truncation", func(t *testing.T) {
 		m := New(3)
@@ -178,14 +178,14 @@ func TestStateMachineSafety(t *testing.T) {
 		m.Committed(0, 2)
 		m.LogTruncated(0, 2)
 		appendLog(m, 0, 2, entry{2, 0xc})
-		expectViolation(t, m, PropertyStateMachineSafety, "node 0 committed index 2")
+		expectViolation(t, m, PropertyStateMachineSafety, "s0 committed index 2")
 	})
 	t.Run("applied entry differs from the committed one", func(t *testing.T) {
 		m := New(3)
 		appendLog(m, 0, 1, entry{1, 0xa})
 		m.Committed(0, 1)
 		m.Applied(1, 1, 1, 0xbad)
-		expectViolation(t, m, PropertyStateMachineSafety, "node 1 applied at index 1")
+		expectViolation(t, m, PropertyStateMachineSafety, "s1 applied at index 1")
 	})
 	t.Run("snapshot contradicts a committed entry", func(t *testing.T) {
 		m := New(3)
@@ -215,7 +215,7 @@ func TestCommitMonotonic(t *testing.T) {
 	m.Committed(0, 1)
 	expectNoViolation(t, m)
 	m.Committed(0, 0)
-	expectViolation(t, m, PropertyCommitMonotonic, "node 0's commit index went back from 1 to 0")
+	expectViolation(t, m, PropertyCommitMonotonic, "s0's commit index went back from 1 to 0")
 }
 
 func TestAppliedMonotonic(t *testing.T) {
@@ -227,7 +227,7 @@ func TestAppliedMonotonic(t *testing.T) {
 	m.Applied(0, 1, 1, 0xa) // replay from the start after a restart
 	expectNoViolation(t, m)
 	m.Applied(0, 1, 1, 0xa)
-	expectViolation(t, m, PropertyAppliedMonotonic, "node 0 applied index 1 after index 1")
+	expectViolation(t, m, PropertyAppliedMonotonic, "s0 applied index 1 after index 1")
 }
 
 func TestTermMonotonic(t *testing.T) {
@@ -239,7 +239,7 @@ func TestTermMonotonic(t *testing.T) {
 	expectNoViolation(t, m)
 	m.Restarted(2)
 	m.PersistedTerm(2, 4) // the disk lost a term: across restarts too
-	expectViolation(t, m, PropertyTermMonotonic, "node 2 persisted term 4 after term 6")
+	expectViolation(t, m, PropertyTermMonotonic, "s2 persisted term 4 after term 6")
 }
 
 func TestOnViolationCalledOnceWithTheFirst(t *testing.T) {
@@ -337,7 +337,7 @@ func TestSnapshotOverDivergentLog(t *testing.T) {
 	t.Run("tail kept", func(t *testing.T) {
 		m := setup()
 		m.Committed(2, 3)
-		expectViolation(t, m, PropertyLogMatching, "node 2", "index 4 in term 1")
+		expectViolation(t, m, PropertyLogMatching, "s2", "index 4 in term 1")
 	})
 }
 

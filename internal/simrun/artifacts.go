@@ -1,6 +1,7 @@
 package simrun
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,9 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/scenarios"
-	"github.com/raftsim/raftsim/sim"
 	"github.com/raftsim/raftsim/sut"
+	"github.com/raftsim/raftsim/timeline"
 )
 
 // Where simrun writes under -out, in one place so that every producer of artifacts names and
@@ -245,30 +247,25 @@ func shrunkPath(outDir string, id runID) string {
 // trace.
 const maxTraceEvents = 5_000_000
 
-// writeArtifacts writes a failing run's summary, schedule, traces, the stack of a panic that
-// failed it, and its linearizability visualization into its own directory under parent and returns the files. The traces come from a traced replay of
-// the same spec, which determinism makes event-for-event the run that failed; the replay's
-// hash is checked to prove it.
-func writeArtifacts(parent string, id runID, force bool, spec scenarios.Spec, r *scenarios.Result, opts scenarios.Options, replayCmd string) ([]string, error) {
+// writeArtifacts writes a run's summary, schedule, traces, timeline and (for a linearizability
+// failure) Porcupine's page into its own directory under parent. The traces and the timeline
+// come from a recorded replay of the same spec, which determinism makes event-for-event the run
+// that was reported; the replay's hash is checked to prove it.
+func writeArtifacts(parent string, id runID, force bool, spec scenarios.Spec, r *scenarios.Result, opts scenarios.Options, level scenarios.TraceLevel, replayCmd string) ([]string, error) {
 	var text, jsonl strings.Builder
 	traced := 0
-	opts.Trace = func(ev sim.TraceEvent) {
+	rec := &scenarios.Recording{Level: level, Of: r, Trace: func(e scenarios.Event) {
 		traced++
 		if traced > maxTraceEvents {
 			return
 		}
-		text.WriteString(formatTraceEvent(ev))
+		text.WriteString(e.String())
 		text.WriteByte('\n')
-		b, _ := json.Marshal(struct {
-			Seq    int64  `json:"seq"`
-			AtNs   int64  `json:"at_ns"`
-			Node   int32  `json:"node"`
-			Kind   string `json:"kind"`
-			Detail string `json:"detail"`
-		}{ev.Seq, int64(ev.At), int32(ev.Node), ev.Kind, ev.Detail})
+		b, _ := json.Marshal(e)
 		jsonl.Write(b)
 		jsonl.WriteByte('\n')
-	}
+	}}
+	opts.Record = rec
 	replay, err := scenarios.Execute(spec, opts)
 	if err != nil {
 		return nil, err
@@ -295,12 +292,29 @@ func writeArtifacts(parent string, id runID, force bool, spec scenarios.Spec, r 
 	if r.PanicStack != "" {
 		write("panic-stack.txt", []byte(r.Message+"\n\n"+r.PanicStack))
 	}
-	write("trace.txt", []byte(text.String()))
+	write("trace.txt", []byte("# "+rec.Header()+"\n"+text.String()))
 	write("trace.jsonl", []byte(jsonl.String()))
+	const porcupinePage, timelinePage = "linearizability.html", "timeline.html"
+	hasPorcupine := replay.Lin != nil && replay.Lin.Verdict == checker.Illegal
+	model := rec.Timeline
+	model.Summary = []string{"replay: " + replayCmd}
+	if r.Status == scenarios.Fail {
+		model.Summary = append([]string{firstLine(strings.TrimPrefix(r.Message, "not linearizable: "))}, model.Summary...)
+	}
+	if hasPorcupine {
+		model.Links = append(model.Links, timeline.Link{Label: "Porcupine's page of the history", Href: porcupinePage})
+	}
+	var page bytes.Buffer
+	if err == nil {
+		err = timeline.Write(&page, model)
+	}
+	write(timelinePage, page.Bytes())
+	if err == nil && hasPorcupine {
+		err = checker.WriteVisualizationWith(*replay.Lin, replay.Annotations, dir.Path(porcupinePage), checker.VisualizeOptions{BackLink: timelinePage})
+	}
 	if err != nil {
 		dir.Abort()
 		return nil, err
 	}
-	replay.WriteVisualization(dir.Path("linearizability.html"))
 	return dir.Commit()
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/raftsim/raftsim/scenarios"
 )
 
 // usageError is bad usage or input: exit code 2, with a message that says what is valid.
@@ -45,6 +47,7 @@ type options struct {
 	huntCap          int
 	checkTimeout     time.Duration
 	force            bool
+	traceLevel       scenarios.TraceLevel
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -61,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bug, "bug", "", "plant bug `NAME` (simrun -list shows them)")
 	fs.BoolVar(&o.checkDeterminism, "check-determinism", false, "run each seed twice and compare trace hashes")
 	fs.StringVar(&o.outDir, "out", "", "write artifacts of each failing run, and a sweep's results.jsonl, under `DIR`")
+	traceLevel := fs.String("trace-level", "default", "what the artifacts' traces show: `LEVEL` default (the outline, and every message around the failure), full (every message; no timers or heartbeats) or all")
 	fs.BoolVar(&o.force, "force", false, "replace artifacts of an earlier identical run under -out (never replaced otherwise)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per run")
 	fs.BoolVar(&o.verbose, "v", false, "print the event trace while running")
@@ -77,6 +81,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		return nil, usagef("%v", err)
 	}
+	level, err := scenarios.ParseTraceLevel(*traceLevel)
+	if err != nil {
+		return nil, usagef("-trace-level: %v", err)
+	}
+	o.traceLevel = level
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q: simrun takes only flags (simrun -h lists them)", fs.Arg(0))
 	}

@@ -274,8 +274,8 @@ func runSpec(o *options, spec scenarios.Spec, id runID, stdout, stderr io.Writer
 		}
 	}
 	var artifactErr error
-	if r.Status == scenarios.Fail && o.outDir != "" {
-		r.Files, artifactErr = writeArtifacts(o.outDir, id, o.force, spec, r, o.runOptions(), out.replay)
+	if o.outDir != "" { // every run, passing too: its timeline and traces
+		r.Files, artifactErr = writeArtifacts(o.outDir, id, o.force, spec, r, o.runOptions(), o.traceLevel, out.replay)
 	}
 	if o.json {
 		writeRecord(report, o.record(out))

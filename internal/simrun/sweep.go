@@ -44,7 +44,7 @@ func (s *sweeper) run(seed uint64) outcome {
 			out.nondet = compareRuns(spec, s.o.runOptions(), r, again)
 		}
 		if s.dir != "" && r.Status == scenarios.Fail {
-			r.Files, artifactErr = writeArtifacts(s.dir, s.o.runID(spec, ""), false, spec, r, s.o.runOptions(), out.replay)
+			r.Files, artifactErr = writeArtifacts(s.dir, s.o.runID(spec, ""), false, spec, r, s.o.runOptions(), s.o.traceLevel, out.replay)
 		}
 		// A sweep keeps only verdicts and counters: histories, checker results and digests of
 		// thousands of runs would not fit in memory (a heavy kv/ run holds megabytes).

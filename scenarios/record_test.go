@@ -1,0 +1,142 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+)
+
+// record runs spec with a recording at level and returns the result, the trace and the
+// recording.
+func record(t *testing.T, spec Spec, level TraceLevel, of *Result) (*Result, []Event, *Recording) {
+	t.Helper()
+	var events []Event
+	rec := &Recording{Level: level, Of: of, Trace: func(e Event) { events = append(events, e) }}
+	res, err := Execute(spec, Options{Record: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, events, rec
+}
+
+// TestRecordingChangesNothing: the same seeds give the same trace hash and verdict with and
+// without a recording, at every level.
+func TestRecordingChangesNothing(t *testing.T) {
+	specs := []Spec{
+		{Scenario: "default", Seed: 1, Bug: "no-dedup"},
+		{Scenario: "default", Seed: 7},
+		{Scenario: "figure8", Seed: 1, Bug: "commit-old-term"},
+		{Scenario: "raft/InitialElection3A", Seed: 2},
+	}
+	for _, spec := range specs {
+		plain, err := Execute(spec, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, level := range []TraceLevel{TraceDefault, TraceAll} {
+			res, events, rec := record(t, spec, level, plain)
+			if res.Hash != plain.Hash || res.Status != plain.Status || res.Events != plain.Events {
+				t.Errorf("%s seed %d at level %s: trace %016x %s (%d events), without recording %016x %s (%d events)",
+					spec.Scenario, spec.Seed, level, res.Hash, res.Status, res.Events, plain.Hash, plain.Status, plain.Events)
+			}
+			if len(events) == 0 || rec.Timeline == nil || len(rec.Timeline.Lanes) == 0 {
+				t.Errorf("%s seed %d: recorded %d events and timeline %v", spec.Scenario, spec.Seed, len(events), rec.Timeline)
+			}
+		}
+	}
+}
+
+// TestTraceFollowsTheNoDedupFailure: at the default level the trace of -bug no-dedup seed 1 is
+// at most a tenth of the full kernel trace and still shows the failing call, its requests, the
+// two applies of its command, and the marked lines.
+func TestTraceFollowsTheNoDedupFailure(t *testing.T) {
+	spec := Spec{Scenario: "default", Seed: 1, Bug: "no-dedup"}
+	plain, err := Execute(spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Check != CheckLinearizability {
+		t.Fatalf("no-dedup seed 1 failed %q, want linearizability", plain.Check)
+	}
+	_, all, _ := record(t, spec, TraceAll, plain)
+	_, events, rec := record(t, spec, TraceDefault, plain)
+	if len(events)*10 > len(all) {
+		t.Errorf("default trace has %d lines, more than a tenth of the %d of level all", len(events), len(all))
+	}
+	text := make([]string, len(events))
+	for i, e := range events {
+		text[i] = e.String()
+	}
+	joined := strings.Join(text, "\n")
+	for _, want := range []string{
+		`>>   8.873211560s #5880    c3     invoke    invoke cas("k0", "" -> "8.23;")`,
+		`c3→s3 request c3 seq 23 cas("k0", "" -> "8.23;")`,
+		`applied 27 (term 36): c3 seq 23 cas("k0", "" -> "8.23;") -> swapped true`,
+		`applied 29 (term 40): c3 seq 23 cas("k0", "" -> "8.23;") -> swapped false`,
+		`s3→c3 reply c3 seq 23 OK value "" swapped true DROPPED (link cut in flight)`,
+		`>>   9.632946287s #6313    c3     return    return cas("k0", "" -> "8.23;") -> not swapped`,
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the default trace lacks %q", want)
+		}
+	}
+	for _, e := range events {
+		if e.Kind == "timer" || e.MsgKind == "heartbeat" || strings.Contains(e.Text, "client 1") {
+			t.Errorf("the default trace shows %q", e.String())
+			break
+		}
+	}
+	if !strings.Contains(rec.Header(), "around the failure") {
+		t.Errorf("header %q does not say where the detail is", rec.Header())
+	}
+	tl := rec.Timeline
+	if tl.Violation == nil || tl.Violation.Check != CheckLinearizability || len(tl.Violation.Lanes) != 1 || tl.Lanes[tl.Violation.Lanes[0]].Name != "c3" {
+		t.Fatalf("timeline violation %+v, want linearizability on c3", tl.Violation)
+	}
+	illegal := 0
+	for _, sp := range tl.Spans {
+		if sp.Mark == "illegal" {
+			illegal++
+		}
+	}
+	if illegal != 1 {
+		t.Errorf("%d spans marked illegal, want 1", illegal)
+	}
+}
+
+// TestTraceMarksAnOnlineViolation: the violation line of a safety failure comes right after
+// the lines of the kernel event at which the monitor fired.
+func TestTraceMarksAnOnlineViolation(t *testing.T) {
+	spec := Spec{Scenario: "figure8", Seed: 1, Bug: "commit-old-term"}
+	plain, err := Execute(spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Status != Fail || plain.FailedEvent < 0 {
+		t.Fatalf("figure8 seed 1 with commit-old-term: %s", plain.Report())
+	}
+	_, events, rec := record(t, spec, TraceDefault, plain)
+	marked := -1
+	for i, e := range events {
+		if e.Kind == "VIOLATION" {
+			marked = i
+			break
+		}
+	}
+	if marked <= 0 || events[marked-1].Seq != plain.FailedEvent || !strings.Contains(events[marked].Text, plain.Check) {
+		t.Fatalf("violation line at %d of %d; want it after the lines of event #%d", marked, len(events), plain.FailedEvent)
+	}
+	if v := rec.Timeline.Violation; v == nil || v.At != int64(plain.FailedAt) || len(v.Lanes) == 0 {
+		t.Errorf("timeline violation %+v, want at %d on the servers the message names", v, plain.FailedAt)
+	}
+}
+
+func TestParseTraceLevel(t *testing.T) {
+	for _, name := range []string{"default", "full", "all"} {
+		if l, err := ParseTraceLevel(name); err != nil || l.String() != name {
+			t.Errorf("ParseTraceLevel(%q) = %v, %v", name, l, err)
+		}
+	}
+	if _, err := ParseTraceLevel("verbose"); err == nil || !strings.Contains(err.Error(), "default, full, all") {
+		t.Errorf("ParseTraceLevel(verbose) error %v does not list the valid levels", err)
+	}
+}

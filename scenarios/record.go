@@ -288,6 +288,8 @@ func (c *recorder) message(ev sim.TraceEvent, e *Event) {
 		}
 		verb = " DROPPED (" + e.Why + ")"
 	}
+	// The arrow's detail is what the page does not show already (type, ends, times): the
+	// message in the library's words, or the client call.
 	detail := ""
 	if m, ok := c.r.sut.Describe(ev.Payload); ok && len(ev.Payload) > 0 && ev.Payload[0] == sut.TagConsensus {
 		e.Type, e.MsgKind = m.Type, m.Kind.String()
@@ -296,9 +298,10 @@ func (c *recorder) message(ev sim.TraceEvent, e *Event) {
 		if m.Reject {
 			e.Text += " reject"
 		}
-		detail = "in the library's words: " + m.Text
+		detail = m.Text
 	} else if km, ok := kv.DecodePayload(ev.Payload); ok {
 		c.kvMessage(km, e)
+		detail = strings.TrimPrefix(e.Text, e.From+"→"+e.To+" ")
 	} else {
 		e.Type, e.MsgKind = "other", "other"
 		e.Text = fmt.Sprintf("%s→%s %d-byte payload", e.From, e.To, len(ev.Payload))
@@ -306,9 +309,12 @@ func (c *recorder) message(ev sim.TraceEvent, e *Event) {
 	if ev.Copy {
 		e.Text += " (duplicate copy)"
 	}
-	e.Text += verb
+	if verb != "" {
+		e.Text += verb
+		detail += "\ndropped: " + e.Why
+	}
 	c.arrow(timeline.Arrow{From: int(ev.From), To: int(ev.Node), Send: sent, Recv: int64(ev.At), Type: e.Type, Kind: e.MsgKind,
-		Dropped: ev.Kind == "drop", Copy: ev.Copy, Detail: strings.TrimSpace(e.Text + "\n" + detail)})
+		Dropped: ev.Kind == "drop", Copy: ev.Copy, Detail: detail})
 }
 
 func (c *recorder) kvMessage(m kv.Message, e *Event) {
@@ -524,7 +530,7 @@ func (c *recorder) Applied(node int, index, term, digest uint64) {
 		}
 	}
 	c.emit(e, tierDetail)
-	c.tick(sim.NodeID(node), "apply", fmt.Sprintf("apply %d", index), e.Text)
+	c.tick(sim.NodeID(node), "apply", e.Text, "")
 }
 
 func (c *recorder) RoleChanged(node int, role sut.Role, term uint64) {
@@ -549,7 +555,7 @@ func (c kvRecorder) ReadStarted(node sim.NodeID, ctx uint64, client, seq uint64,
 	e.Client, e.ClientSeq, e.Op, e.Key = c.clientOf(client), seq, "get", key
 	e.Text = fmt.Sprintf("read round %d started for %s seq %d get(%q)", ctx, e.Client, seq, key)
 	c.emit(e, tierDetail)
-	c.tick(node, "read", fmt.Sprintf("read %d", ctx), e.Text)
+	c.tick(node, "read", e.Text, "")
 }
 
 func (c kvRecorder) ReadServed(node sim.NodeID, ctx uint64, client, seq uint64, value string, ok bool) {

@@ -25,7 +25,7 @@ func TestRecordingChangesNothing(t *testing.T) {
 		{Scenario: "default", Seed: 1, Bug: "no-dedup"},
 		{Scenario: "default", Seed: 7},
 		{Scenario: "figure8", Seed: 1, Bug: "commit-old-term"},
-		{Scenario: "raft/InitialElection3A", Seed: 2},
+		{Scenario: "raft/InitialElection", Seed: 2},
 	}
 	for _, spec := range specs {
 		plain, err := Execute(spec, Options{})
@@ -68,12 +68,12 @@ func TestTraceFollowsTheNoDedupFailure(t *testing.T) {
 	}
 	joined := strings.Join(text, "\n")
 	for _, want := range []string{
-		`>>   8.873211560s #5880    c3     invoke    invoke cas("k0", "" -> "8.23;")`,
+		`>> 8.873211560s #5880    c3     invoke    invoke cas("k0", "" -> "8.23;")`,
 		`c3→s3 request c3 seq 23 cas("k0", "" -> "8.23;")`,
 		`applied 27 (term 36): c3 seq 23 cas("k0", "" -> "8.23;") -> swapped true`,
 		`applied 29 (term 40): c3 seq 23 cas("k0", "" -> "8.23;") -> swapped false`,
 		`s3→c3 reply c3 seq 23 OK value "" swapped true DROPPED (link cut in flight)`,
-		`>>   9.632946287s #6313    c3     return    return cas("k0", "" -> "8.23;") -> not swapped`,
+		`>> 9.632946287s #6313    c3     return    return cas("k0", "" -> "8.23;") -> not swapped`,
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the default trace lacks %q", want)

@@ -39,7 +39,7 @@ import (
 )
 
 // Model is everything a timeline page shows. The short JSON names keep large pages small;
-// page.js reads them.
+// page.js reads them (arrows travel in a more compact form still, see wireModel).
 type Model struct {
 	Title string `json:"title"`
 	// Summary lines are shown under the title (verdict, replay command).

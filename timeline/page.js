@@ -24,6 +24,9 @@
   for (const list of ['lanes', 'bands', 'outages', 'shades', 'spans', 'arrows', 'ticks', 'summary', 'links', 'notes']) {
     if (!Array.isArray(M[list])) M[list] = [];
   }
+  const wireTypes = M.types || [];
+  M.arrows = M.arrows.map((a) => ({f: a[0], t: a[1], s: a[2], r: a[3], y: wireTypes[a[4]][0], k: wireTypes[a[4]][1],
+    x: (a[5] & 1) !== 0, c: (a[5] & 2) !== 0, d: a[6]}));
   const V = M.violation || null;
   const runStart = M.start;
   const runEnd = Math.max(M.end, M.start + 1);

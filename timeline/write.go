@@ -22,7 +22,7 @@ func Write(w io.Writer, m *Model) error {
 		return err
 	}
 	m.sortShapes()
-	data, err := json.Marshal(m) // escapes <, > and &, so the JSON cannot end the script element
+	data, err := json.Marshal(compact(m)) // escapes <, > and &, so the JSON cannot end the script element
 	if err != nil {
 		return fmt.Errorf("timeline: encoding the model: %w", err)
 	}
@@ -40,4 +40,36 @@ func Write(w io.Writer, m *Model) error {
 	}
 	_, err = io.WriteString(w, "</script>\n<script>\n"+pageJS+"</script>\n</body>\n</html>\n")
 	return err
+}
+
+// wireModel is the model as the page receives it: arrows, most of a large page, as arrays
+// [from, to, send, recv, type index, flags (1 dropped, 2 copy), detail] with their types
+// ([name, kind]) listed once, which makes a page about half as large.
+type wireModel struct {
+	*Model
+	Arrows [][]any     `json:"arrows"`
+	Types  [][2]string `json:"types"`
+}
+
+func compact(m *Model) wireModel {
+	w := wireModel{Model: m, Arrows: make([][]any, len(m.Arrows)), Types: [][2]string{}}
+	typeIndex := map[[2]string]int{}
+	for i, a := range m.Arrows {
+		key := [2]string{a.Type, a.Kind}
+		t, ok := typeIndex[key]
+		if !ok {
+			t = len(w.Types)
+			typeIndex[key] = t
+			w.Types = append(w.Types, key)
+		}
+		flags := 0
+		if a.Dropped {
+			flags |= 1
+		}
+		if a.Copy {
+			flags |= 2
+		}
+		w.Arrows[i] = []any{a.From, a.To, a.Send, a.Recv, t, flags, a.Detail}
+	}
+	return w
 }

@@ -2,6 +2,7 @@ package simrun
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -187,4 +188,58 @@ func TestBrowserCheckRejectsAHiddenViolation(t *testing.T) {
 			t.Logf("%s rejected: %v", v.name, err)
 		}
 	}
+}
+
+var timelineDir = flag.String("timeline.dir", "", "BenchmarkTimelineLoad: measure every timeline.html under `DIR` (default: the page of -bug no-dedup -seed 1)")
+
+// BenchmarkTimelineLoad measures how long timeline pages take to load in headless Chromium
+// (request to load event, the page's drawing included). It loads every page under
+// -timeline.dir once, reports the slowest as max-load-ms, then loads that one b.N times
+// (ns/op). scripts/timeline-load.sh runs it over the failing runs of a 1000-seed sweep.
+func BenchmarkTimelineLoad(b *testing.B) {
+	br := startBrowser(b)
+	p := newPage(b, br)
+	dir := *timelineDir
+	if dir == "" {
+		dir = b.TempDir()
+		if code, out, errOut := runCLI("-bug", "no-dedup", "-seed", "1", "-out", dir); code != exitFail {
+			b.Fatalf("exit %d\n%s%s", code, out, errOut)
+		}
+	}
+	var pages []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "timeline.html" {
+			pages = append(pages, path)
+		}
+		return nil
+	})
+	if len(pages) == 0 {
+		b.Fatalf("no timeline.html under %s", dir)
+	}
+	load := func(page string) time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), pageLoadTimeout)
+		defer cancel()
+		d, err := p.Load(ctx, browser.FileURL(page))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if exc := p.Exceptions(); len(exc) > 0 {
+			b.Fatalf("%s: JavaScript exceptions: %v", page, exc)
+		}
+		return d
+	}
+	slowest, slowestTime := "", time.Duration(0)
+	for _, page := range pages {
+		if d := load(page); d > slowestTime {
+			slowest, slowestTime = page, d
+		}
+	}
+	info, _ := os.Stat(slowest)
+	b.Logf("%d pages; slowest %s (%d bytes) loaded in %v", len(pages), slowest, info.Size(), slowestTime)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		load(slowest)
+	}
+	b.ReportMetric(float64(slowestTime.Microseconds())/1000, "max-load-ms")
+	b.ReportMetric(float64(len(pages)), "pages")
 }

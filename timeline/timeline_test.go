@@ -10,13 +10,13 @@ import (
 func sample() *Model {
 	return &Model{
 		Title: "run </script><b>", StartNs: 0, EndNs: 100,
-		Lanes:   []Lane{{Name: "s0", Kind: "server"}, {Name: "c0", Kind: "client"}},
-		Bands:   []Band{{Lane: 0, Start: 0, End: 100, State: "leader", Num: 1}},
-		Spans:   []Span{{Lane: 1, Start: 10, End: 60, Label: `put("k", "x")`, Mark: "illegal"}},
-		Arrows:  []Arrow{{From: 1, To: 0, Send: 20, Recv: 25, Type: "request", Kind: "kv-request"}, {From: 1, To: 0, Send: 5, Recv: 9, Type: "request", Kind: "kv-request"}},
-		Ticks:   []Tick{{Lane: 0, At: 30, Kind: "commit", Label: "commit 1"}},
-		Outages: []Outage{{Lane: 0, Start: 70, End: 80, Kind: "crash"}},
-		Shades:  []Shade{{Start: 40, End: 50, Kind: "partition", Lanes: []int{0}}},
+		Lanes:     []Lane{{Name: "s0", Kind: "server"}, {Name: "c0", Kind: "client"}},
+		Bands:     []Band{{Lane: 0, Start: 0, End: 100, State: "leader", Num: 1}},
+		Spans:     []Span{{Lane: 1, Start: 10, End: 60, Label: `put("k", "x")`, Mark: "illegal"}},
+		Arrows:    []Arrow{{From: 1, To: 0, Send: 20, Recv: 25, Type: "request", Kind: "kv-request"}, {From: 1, To: 0, Send: 5, Recv: 9, Type: "request", Kind: "kv-request"}},
+		Ticks:     []Tick{{Lane: 0, At: 30, Kind: "commit", Label: "commit 1"}},
+		Outages:   []Outage{{Lane: 0, Start: 70, End: 80, Kind: "crash"}},
+		Shades:    []Shade{{Start: 40, End: 50, Kind: "partition", Lanes: []int{0}}},
 		Violation: &Violation{Check: "linearizability", At: 10, Start: 10, End: 60, Lanes: []int{1}},
 	}
 }

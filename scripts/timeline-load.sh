@@ -12,4 +12,4 @@ seeds=${2:-1-1000}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 go run ./cmd/simrun -bug "$bug" -seeds "$seeds" -parallel 2 -out "$out" | grep -E '^[0-9]+ seeds' || true
-go test ./internal/simrun -run '^$' -bench BenchmarkTimelineLoad -benchtime 5x -args -timeline.dir "$out"
+go test ./internal/simrun -run '^$' -bench BenchmarkTimelineLoad -benchtime 5x -timeout 60m -args -timeline.dir "$out"

@@ -190,6 +190,11 @@ func TestBrowserCheckRejectsAHiddenViolation(t *testing.T) {
 	}
 }
 
+var (
+	slowestPage     = map[string]string{}
+	slowestPageTime = map[string]time.Duration{}
+)
+
 var timelineDir = flag.String("timeline.dir", "", "BenchmarkTimelineLoad: measure every timeline.html under `DIR` (default: the page of -bug no-dedup -seed 1)")
 
 // BenchmarkTimelineLoad measures how long timeline pages take to load in headless Chromium
@@ -228,14 +233,19 @@ func BenchmarkTimelineLoad(b *testing.B) {
 		}
 		return d
 	}
-	slowest, slowestTime := "", time.Duration(0)
-	for _, page := range pages {
-		if d := load(page); d > slowestTime {
-			slowest, slowestTime = page, d
+	// The testing package calls a benchmark more than once (b.N = 1 first): the pass over
+	// every page is made once per directory.
+	slowest, slowestTime := slowestPage[dir], slowestPageTime[dir]
+	if slowest == "" {
+		for _, page := range pages {
+			if d := load(page); d > slowestTime {
+				slowest, slowestTime = page, d
+			}
 		}
+		slowestPage[dir], slowestPageTime[dir] = slowest, slowestTime
+		info, _ := os.Stat(slowest)
+		b.Logf("%d pages; slowest %s (%d bytes) loaded in %v", len(pages), slowest, info.Size(), slowestTime)
 	}
-	info, _ := os.Stat(slowest)
-	b.Logf("%d pages; slowest %s (%d bytes) loaded in %v", len(pages), slowest, info.Size(), slowestTime)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		load(slowest)

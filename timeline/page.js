@@ -25,8 +25,21 @@
     if (!Array.isArray(M[list])) M[list] = [];
   }
   const wireTypes = M.types || [];
-  M.arrows = M.arrows.map((a) => ({f: a[0], t: a[1], s: a[2], r: a[3], y: wireTypes[a[4]][0], k: wireTypes[a[4]][1],
+  const decodeArrows = (list) => list.map((a) => ({f: a[0], t: a[1], s: a[2], r: a[3], y: wireTypes[a[4]][0], k: wireTypes[a[4]][1],
     x: (a[5] & 1) !== 0, c: (a[5] & 2) !== 0, d: a[6]}));
+  M.arrows = decodeArrows(M.arrows);
+  // Arrows and ticks away from the violation wait in #model-far until the view reaches them.
+  const nearS = M.nearStart, nearE = M.nearEnd;
+  let farLoaded = !(nearE > nearS);
+  function loadFar() {
+    if (farLoaded) return;
+    farLoaded = true;
+    const far = JSON.parse(document.getElementById('model-far').textContent);
+    const byStart = (key) => (a, b) => key(a) - key(b);
+    M.arrows = M.arrows.concat(decodeArrows(far.arrows)).sort(byStart((a) => a.s));
+    M.ticks = M.ticks.concat(far.ticks).sort(byStart((t) => t.a));
+    for (const a of M.arrows) maxArrowNs = Math.max(maxArrowNs, a.r - a.s);
+  }
   const V = M.violation || null;
   const runStart = M.start;
   const runEnd = Math.max(M.end, M.start + 1);
@@ -66,8 +79,8 @@
   for (const a of M.arrows) maxArrowNs = Math.max(maxArrowNs, a.r - a.s);
   const types = [];
   const typeKind = {};
-  for (const a of M.arrows) {
-    if (!(a.y in typeKind)) { typeKind[a.y] = a.k; types.push(a.y); }
+  for (const [name, kind] of wireTypes) {
+    if (!(name in typeKind)) { typeKind[name] = kind; types.push(name); }
   }
   types.sort();
   // Heartbeats and their replies start hidden: they are most of the arrows and rarely the story.
@@ -212,6 +225,7 @@
     if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); }
   }
   function draw() {
+    if (!farLoaded && (view.s < nearS || view.e > nearE || windows[windowIndex] * winHalf > (nearE - nearS) / 2)) loadFar();
     layout();
     const parts = [];
     const W = LABEL_W + plotW + 12;

@@ -22,7 +22,12 @@ func Write(w io.Writer, m *Model) error {
 		return err
 	}
 	m.sortShapes()
-	data, err := json.Marshal(compact(m)) // escapes <, > and &, so the JSON cannot end the script element
+	near, far := split(m)
+	data, err := json.Marshal(near) // escapes <, > and &, so the JSON cannot end the script element
+	if err != nil {
+		return fmt.Errorf("timeline: encoding the model: %w", err)
+	}
+	farData, err := json.Marshal(far)
 	if err != nil {
 		return fmt.Errorf("timeline: encoding the model: %w", err)
 	}
@@ -38,8 +43,60 @@ func Write(w io.Writer, m *Model) error {
 	if _, err := w.Write(data); err != nil {
 		return err
 	}
+	if _, err := io.WriteString(w, "</script>\n"+`<script id="model-far" type="application/json">`); err != nil {
+		return err
+	}
+	if _, err := w.Write(farData); err != nil {
+		return err
+	}
 	_, err = io.WriteString(w, "</script>\n<script>\n"+pageJS+"</script>\n</body>\n</html>\n")
 	return err
+}
+
+// nearMarginNs is how far around the violation's window the page's first JSON reaches; arrows
+// and ticks farther away go into a second one, parsed only when the reader looks there, so
+// that a page of a long run with a hundred thousand messages still opens at once.
+const nearMarginNs = int64(2e9)
+
+// farModel is the second JSON of a page: the arrows and ticks away from the violation.
+type farModel struct {
+	Arrows [][]any `json:"arrows"`
+	Ticks  []Tick  `json:"ticks"`
+}
+
+// split encodes m for the page: everything, except the arrows and ticks outside the near
+// range, which go into the far part (empty for a run without a violation).
+func split(m *Model) (wireModel, farModel) {
+	w := compact(m)
+	far := farModel{Arrows: [][]any{}, Ticks: []Tick{}}
+	if m.Violation == nil {
+		return w, far
+	}
+	w.NearStart, w.NearEnd = m.Violation.Start-nearMarginNs, m.Violation.End+nearMarginNs
+	var nearArrows [][]any
+	for i, a := range m.Arrows {
+		if a.Recv >= w.NearStart && a.Send <= w.NearEnd {
+			nearArrows = append(nearArrows, w.Arrows[i])
+		} else {
+			far.Arrows = append(far.Arrows, w.Arrows[i])
+		}
+	}
+	var nearTicks []Tick
+	for _, t := range m.Ticks {
+		if t.At >= w.NearStart && t.At <= w.NearEnd {
+			nearTicks = append(nearTicks, t)
+		} else {
+			far.Ticks = append(far.Ticks, t)
+		}
+	}
+	w.Arrows, w.Ticks = nearArrows, nearTicks
+	if w.Arrows == nil {
+		w.Arrows = [][]any{}
+	}
+	if w.Ticks == nil {
+		w.Ticks = []Tick{}
+	}
+	return w, far
 }
 
 // wireModel is the model as the page receives it: arrows, most of a large page, as arrays
@@ -49,10 +106,15 @@ type wireModel struct {
 	*Model
 	Arrows [][]any     `json:"arrows"`
 	Types  [][2]string `json:"types"`
+	Ticks  []Tick      `json:"ticks"`
+	// NearStart and NearEnd bound the arrows and ticks of this part (see split); both 0 when
+	// it holds them all.
+	NearStart int64 `json:"nearStart"`
+	NearEnd   int64 `json:"nearEnd"`
 }
 
 func compact(m *Model) wireModel {
-	w := wireModel{Model: m, Arrows: make([][]any, len(m.Arrows)), Types: [][2]string{}}
+	w := wireModel{Model: m, Arrows: make([][]any, len(m.Arrows)), Types: [][2]string{}, Ticks: m.Ticks}
 	typeIndex := map[[2]string]int{}
 	for i, a := range m.Arrows {
 		key := [2]string{a.Type, a.Kind}

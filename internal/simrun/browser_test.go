@@ -69,6 +69,13 @@ func checkPage(p *browser.Page, file, shot string) error {
 		os.WriteFile(shot, png, 0o644)
 	}
 	var problems []string
+	// Show the whole run (the page then draws what it held back) and look for errors again.
+	if strings.HasSuffix(file, "timeline.html") {
+		if err := p.Eval(ctx, `document.querySelector('button[title="show the whole run"]').click()`, nil); err != nil {
+			problems = append(problems, "whole run: "+err.Error())
+		}
+		time.Sleep(300 * time.Millisecond) // the redraw runs on the next animation frame
+	}
 	if exc := p.Exceptions()[before:]; len(exc) > 0 {
 		problems = append(problems, "JavaScript exceptions: "+strings.Join(exc, "; "))
 	}

@@ -8,14 +8,18 @@ import (
 )
 
 // A read that misses a write which completed before it started is a stale read.
-func ExampleCheckLinearizable() {
+func ExampleCheck() {
 	const ms = int64(time.Millisecond)
 	history := []checker.Op{
 		{Client: 1, Kind: checker.OpPut, Key: "k", Value: "x", Call: 0, Return: 10 * ms},
 		{Client: 2, Kind: checker.OpGet, Key: "k", Output: "", Call: 20 * ms, Return: 30 * ms},
 		{Client: 3, Kind: checker.OpAppend, Key: "other", Value: "y", Pending: true, Call: 5 * ms},
 	}
-	result := checker.CheckLinearizable(history, 10*time.Second)
+	result, err := checker.Check(history, checker.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println(result.Verdict, result.Key, len(result.Ops))
 	fmt.Print(result.Describe())
 	// Output:

@@ -1,6 +1,8 @@
 package checker
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -32,6 +34,19 @@ func pending(op Op) Op {
 }
 
 const testTimeout = 10 * time.Second
+
+// mustCheck runs Check on a history the test knows to be well formed.
+func mustCheck(t interface {
+	Helper()
+	Fatalf(string, ...any)
+}, history []Op, o Options) LinResult {
+	t.Helper()
+	r, err := Check(history, o)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	return r
+}
 
 func TestIllegalHistories(t *testing.T) {
 	cases := []struct {
@@ -112,7 +127,7 @@ func TestIllegalHistories(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := CheckLinearizable(tc.history, testTimeout)
+			r := mustCheck(t, tc.history, Options{Timeout: testTimeout})
 			if r.Verdict != Illegal {
 				t.Fatalf("verdict %v, want illegal; %s", r.Verdict, r.Describe())
 			}
@@ -128,7 +143,7 @@ func TestIllegalHistories(t *testing.T) {
 				}
 			}
 			// The explanation is itself a proof: checked alone it is illegal.
-			if again := CheckLinearizable(r.Ops, testTimeout); again.Verdict != Illegal {
+			if again := mustCheck(t, r.Ops, Options{Timeout: testTimeout}); again.Verdict != Illegal {
 				t.Fatalf("explaining ops alone are %v: %+v", again.Verdict, r.Ops)
 			}
 			description := r.Describe()
@@ -138,7 +153,7 @@ func TestIllegalHistories(t *testing.T) {
 				}
 			}
 			// Same history, same verdict, key, ops and explanation.
-			again := CheckLinearizable(tc.history, testTimeout)
+			again := mustCheck(t, tc.history, Options{Timeout: testTimeout})
 			if again.Verdict != r.Verdict || again.Key != r.Key || !reflect.DeepEqual(again.Ops, r.Ops) || again.Describe() != description {
 				t.Fatalf("second check differs: %v %q %+v", again.Verdict, again.Key, again.Ops)
 			}
@@ -222,7 +237,7 @@ func TestLinearizableHistories(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := CheckLinearizable(tc.history, testTimeout)
+			r := mustCheck(t, tc.history, Options{Timeout: testTimeout})
 			if r.Verdict != Ok {
 				t.Fatalf("verdict %v, want ok:\n%s", r.Verdict, r.Describe())
 			}
@@ -234,11 +249,11 @@ func TestLinearizableHistories(t *testing.T) {
 }
 
 func TestSizesCounted(t *testing.T) {
-	r := CheckLinearizable([]Op{
+	r := mustCheck(t, []Op{
 		put(0, "a", "1", 0, 10),
 		pending(get(1, "a", "", 5, 0)),
 		get(1, "b", "", 5, 6),
-	}, testTimeout)
+	}, Options{Timeout: testTimeout})
 	if r.Keys != 2 || r.Operations != 2 {
 		t.Fatalf("Keys %d Operations %d, want 2 and 2 (pending get dropped)", r.Keys, r.Operations)
 	}
@@ -266,7 +281,7 @@ func TestShrinkKeepsWhatExplains(t *testing.T) {
 		history = append(history, get(1, "k", value, now, now+5))
 	}
 
-	r := CheckLinearizable(history, testTimeout)
+	r := mustCheck(t, history, Options{Timeout: testTimeout})
 	if r.Verdict != Illegal {
 		t.Fatalf("verdict %v, want illegal", r.Verdict)
 	}
@@ -298,7 +313,7 @@ func TestUnknownOnTimeBound(t *testing.T) {
 	history = append(history, put(41, "calm", "1", 0, 1))
 
 	start := time.Now()
-	r := CheckLinearizable(history, 20*time.Millisecond)
+	r := mustCheck(t, history, Options{Timeout: 20 * time.Millisecond})
 	if wall := time.Since(start); wall > 2*time.Second {
 		t.Fatalf("check took %v, the time bound was not honoured", wall)
 	}
@@ -313,20 +328,26 @@ func TestUnknownOnTimeBound(t *testing.T) {
 	}
 }
 
-func TestMalformedHistoryPanics(t *testing.T) {
-	cases := map[string]Op{
-		"return before call": put(0, "k", "v", 10, 5),
-		"unknown kind":       {Kind: OpKind(9), Key: "k"},
-		"negative client":    put(-1, "k", "v", 0, 1),
+func TestMalformedHistoryIsAnError(t *testing.T) {
+	cases := map[string]struct {
+		op    Op
+		field string
+	}{
+		"return before call": {put(0, "k", "v", 10, 5), "return"},
+		"unknown kind":       {Op{Kind: OpKind(9), Key: "k"}, "op"},
+		"unset kind":         {Op{Key: "k"}, "op"},
+		"negative client":    {put(-1, "k", "v", 0, 1), "client"},
 	}
-	for name, op := range cases {
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			defer func() {
-				if recover() == nil {
-					t.Fatal("no panic")
-				}
-			}()
-			CheckLinearizable([]Op{op}, testTimeout)
+			_, err := Check([]Op{put(0, "k", "v", 0, 1), tc.op}, Options{})
+			var inputErr *InputError
+			if !errors.As(err, &inputErr) || inputErr.Index != 1 || inputErr.Field != tc.field {
+				t.Fatalf("error %v, want an *InputError for history[1], field %q", err, tc.field)
+			}
+			if !strings.HasPrefix(err.Error(), fmt.Sprintf("history[1]: field %q: ", tc.field)) {
+				t.Fatalf("error %q does not say where", err)
+			}
 		})
 	}
 }

@@ -16,48 +16,82 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/anishathalye/porcupine"
 )
 
-// OpKind is the kind of a client operation on the KV service.
+// OpKind is the kind of a client operation on the KV service. It is the one operation
+// numbering of raftsim: the KV service's commands, its clients' histories and this package use
+// it alike. The zero value is no kind at all, so an operation whose kind was never set is
+// rejected rather than read as a Get.
 type OpKind uint8
 
 // The operations of the KV service (6.824 semantics: a missing key reads as "").
 const (
-	OpGet    OpKind = iota // read the value of Key
-	OpPut                  // set Key to Value
-	OpAppend               // set Key to its value followed by Value
-	OpCAS                  // set Key to Value if its value is Expected; OK tells whether it did
+	OpGet    OpKind = 1 + iota // read the value of Key
+	OpPut                      // set Key to Value
+	OpAppend                   // set Key to its value followed by Value
+	OpCAS                      // set Key to Value if its value is Expected; OK tells whether it did
 )
+
+var opKindNames = [...]string{OpGet: "get", OpPut: "put", OpAppend: "append", OpCAS: "cas"}
+
+// Valid reports whether k is one of OpGet, OpPut, OpAppend and OpCAS.
+func (k OpKind) Valid() bool { return k >= OpGet && k <= OpCAS }
 
 // String returns the lower-case operation name: "get", "put", "append" or "cas".
 func (k OpKind) String() string {
-	switch k {
-	case OpGet:
-		return "get"
-	case OpPut:
-		return "put"
-	case OpAppend:
-		return "append"
-	case OpCAS:
-		return "cas"
+	if k.Valid() {
+		return opKindNames[k]
 	}
 	return fmt.Sprintf("OpKind(%d)", uint8(k))
 }
 
-// Op is one client call as the client saw it. Times are virtual nanoseconds of the run's
-// global clock.
+// ParseOpKind returns the kind named name ("get", "put", "append" or "cas"). For any other
+// name the error lists the valid ones and the closest of them.
+func ParseOpKind(name string) (OpKind, error) {
+	for k := OpGet; k <= OpCAS; k++ {
+		if opKindNames[k] == name {
+			return k, nil
+		}
+	}
+	valid := opKindNames[OpGet:]
+	return 0, fmt.Errorf("unknown operation %q: want one of %s%s", name, strings.Join(valid, ", "), didYouMean(name, valid))
+}
+
+// MarshalText encodes k as its name, so that JSON holds "get" rather than a number.
+func (k OpKind) MarshalText() ([]byte, error) {
+	if !k.Valid() {
+		return nil, fmt.Errorf("checker: cannot encode %v: not an operation kind", k)
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText decodes a name written by MarshalText (see ParseOpKind).
+func (k *OpKind) UnmarshalText(text []byte) error {
+	parsed, err := ParseOpKind(string(text))
+	if err != nil {
+		return err
+	}
+	*k = parsed
+	return nil
+}
+
+// Op is one client call as the client saw it. Call and Return are integers that order events,
+// in any unit; raftsim's harness records virtual nanoseconds of the run's global clock, which
+// is the unit descriptions assume unless Options.TimeUnit says otherwise. Its JSON form is one
+// line of the history format of ReadHistory.
 type Op struct {
-	Client   int
+	Client   int // the client's id, >= 0
 	Kind     OpKind
 	Key      string
 	Value    string // Put/Append argument; CAS new value
 	Expected string // CAS expected old value
 	Output   string // Get result ("" for a missing key, 6.824 semantics)
 	OK       bool   // CAS: swapped
-	Call     int64  // virtual ns at which the client invoked the call
-	Return   int64  // virtual ns at which the client learned the result; ignored when Pending
+	Call     int64  // when the client invoked the call
+	Return   int64  // when the client learned the result, >= Call; ignored when Pending
 	// Pending: the client never learned the outcome. A pending write (Put, Append, CAS) may or
 	// may not have taken effect: it enters the check with Return = +inf and an output the model
 	// accepts whatever it is. A pending Get constrains nothing and is dropped.

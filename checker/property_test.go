@@ -99,7 +99,7 @@ func drawHistory(t *rapid.T) []Op {
 		call := rapid.Int64Range(0, 20).Draw(t, "call")
 		op := Op{
 			Client: i,
-			Kind:   OpKind(rapid.IntRange(0, 3).Draw(t, "kind")),
+			Kind:   OpKind(rapid.IntRange(int(OpGet), int(OpCAS)).Draw(t, "kind")),
 			Key:    rapid.SampledFrom(keys).Draw(t, "key"),
 			Value:  rapid.SampledFrom(letters).Draw(t, "value"),
 			Call:   call,
@@ -161,7 +161,7 @@ func TestPorcupineAgreesWithBruteForce(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		history := drawHistory(t)
 		want := bruteForceLinearizable(history)
-		r := CheckLinearizable(history, 0)
+		r := mustCheck(t, history, Options{})
 		if want {
 			linearizable++
 			if r.Verdict != Ok {
@@ -279,7 +279,7 @@ func TestRealisticHistory(t *testing.T) {
 		operations = 10000
 	}
 	history := realisticHistory(1, operations, 8, 50)
-	r := CheckLinearizable(history, 30*time.Second)
+	r := mustCheck(t, history, Options{Timeout: 30 * time.Second})
 	if r.Verdict != Ok {
 		t.Fatalf("simulated linearizable store judged %v:\n%s", r.Verdict, r.Describe())
 	}
@@ -287,7 +287,7 @@ func TestRealisticHistory(t *testing.T) {
 	for i := len(history) / 2; i < len(history); i++ {
 		if history[i].Kind == OpGet && !history[i].Pending {
 			history[i].Output += "!"
-			r = CheckLinearizable(history, 30*time.Second)
+			r = mustCheck(t, history, Options{Timeout: 30 * time.Second})
 			if r.Verdict != Illegal || r.Key != history[i].Key {
 				t.Fatalf("tampered read of %q: verdict %v key %q", history[i].Key, r.Verdict, r.Key)
 			}
@@ -302,7 +302,7 @@ func BenchmarkCheck10kOps(b *testing.B) {
 	history := realisticHistory(7, 10000, 8, 50)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if r := CheckLinearizable(history, time.Minute); r.Verdict != Ok {
+		if r := mustCheck(b, history, Options{Timeout: time.Minute}); r.Verdict != Ok {
 			b.Fatalf("verdict %v", r.Verdict)
 		}
 	}

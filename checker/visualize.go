@@ -20,8 +20,8 @@ type Annotation struct {
 	Label      string
 }
 
-// visualizeUnknownBound bounds the check that draws a key whose check never started because
-// the time bound was already spent: the drawing needs only the partial orders found so far.
+// visualizeUnknownBound bounds the search again of the key that made a check Unknown, for its
+// drawing: the drawing needs only the partial orders found so far.
 const visualizeUnknownBound = time.Second
 
 // annotationColor marks fault windows apart from client operations.
@@ -51,16 +51,7 @@ type VisualizeOptions struct {
 // result with a red outline, gives the first of them the element id "violation", and opens
 // scrolled to it.
 func WriteVisualizationWith(r LinResult, annotations []Annotation, path string, opts VisualizeOptions) error {
-	model := singleKeyModel()
-	info := r.info
-	if !r.hasInfo {
-		model = KVModel()
-		bound := max(r.timeout, 0)
-		if r.Verdict != Ok {
-			bound = visualizeUnknownBound
-		}
-		_, info = porcupine.CheckOperationsVerbose(model, r.viewOperations, bound)
-	}
+	model, info := r.visualizationInfo()
 	info.AddAnnotations(toPorcupineAnnotations(clipAnnotations(annotations, r)))
 
 	var page bytes.Buffer
@@ -172,7 +163,7 @@ func clipAnnotations(annotations []Annotation, r LinResult) []Annotation {
 }
 
 // drawnRange is the time range of the operations on the page: those of the result's key when
-// it has one, else the whole history.
+// it has one, else the whole history (LinResult.viewOperations).
 func drawnRange(r LinResult) (first, last int64, ok bool) {
 	first, last = int64(pendingReturnNs), int64(-1)
 	visit := func(call, ret int64) {
@@ -182,11 +173,7 @@ func drawnRange(r LinResult) (first, last int64, ok bool) {
 		}
 		last = max(last, call)
 	}
-	drawn := r.viewOperations
-	if r.hasInfo {
-		drawn = r.keyHistory
-	}
-	for _, op := range drawn {
+	for _, op := range r.viewOperations {
 		visit(op.Call, op.Return)
 	}
 	return first, last, last >= 0

@@ -14,7 +14,7 @@ func TestWriteVisualizationIllegal(t *testing.T) {
 		get(1, "visual-key", "", 20, 30),
 		put(2, "unrelated", "y", 0, 10),
 	}
-	r := CheckLinearizable(history, testTimeout)
+	r := mustCheck(t, history, Options{Timeout: testTimeout})
 	if r.Verdict != Illegal {
 		t.Fatalf("verdict %v", r.Verdict)
 	}
@@ -45,7 +45,7 @@ func TestWriteVisualizationOk(t *testing.T) {
 		get(1, "second", "", 20, 30),
 		pending(appendOp(2, "first", "y", 5, 0)),
 	}
-	r := CheckLinearizable(history, testTimeout)
+	r := mustCheck(t, history, Options{Timeout: testTimeout})
 	if r.Verdict != Ok {
 		t.Fatalf("verdict %v", r.Verdict)
 	}
@@ -63,7 +63,7 @@ func TestWriteVisualizationOk(t *testing.T) {
 }
 
 func TestWriteVisualizationErrorLeavesNothing(t *testing.T) {
-	r := CheckLinearizable([]Op{put(0, "k", "x", 0, 10)}, testTimeout)
+	r := mustCheck(t, []Op{put(0, "k", "x", 0, 10)}, Options{Timeout: testTimeout})
 	dir := t.TempDir()
 	// The target is a directory: the rename fails after the temporary file was written.
 	target := filepath.Join(dir, "occupied")
@@ -107,7 +107,7 @@ func TestWriteVisualizationUnknown(t *testing.T) {
 		history = append(history, appendOp(i, "hot", string(rune('A'+i)), 0, 1000))
 	}
 	history = append(history, get(40, "hot", "impossible", 0, 1000))
-	r := CheckLinearizable(history, 10*time.Millisecond)
+	r := mustCheck(t, history, Options{Timeout: 10 * time.Millisecond})
 	if r.Verdict != Unknown {
 		t.Fatalf("verdict %v", r.Verdict)
 	}

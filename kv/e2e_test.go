@@ -144,23 +144,20 @@ func (r *kvRun) scheduleFaults(from, to sim.Time) {
 	})
 }
 
-func toCheckerOps(records []Record) []checker.Op {
-	kinds := map[string]checker.OpKind{"get": checker.OpGet, "put": checker.OpPut, "append": checker.OpAppend, "cas": checker.OpCAS}
+// checkLinearizable checks the clients' records with the same call the harness makes.
+func checkLinearizable(records []Record, timeout time.Duration) (checker.LinResult, error) {
 	ops := make([]checker.Op, len(records))
 	for i, rec := range records {
-		ops[i] = checker.Op{
-			Client: rec.Client, Kind: kinds[rec.Kind], Key: rec.Key, Value: rec.Value, Expected: rec.Expected,
-			Output: rec.Output, OK: rec.OK, Call: int64(rec.Call), Return: int64(rec.Return), Pending: rec.Pending,
-		}
+		ops[i] = rec.Op
 	}
-	return ops
+	return checker.Check(ops, checker.Options{Timeout: timeout})
 }
 
 // checkNoDuplicateTokens is an exactly-once check that needs no search: every generated value
 // is unique and ends with ';', so no value read may contain a piece twice.
 func checkNoDuplicateTokens(records []Record) error {
 	for _, rec := range records {
-		if rec.Kind != "get" || rec.Pending {
+		if rec.Kind != OpGet || rec.Pending {
 			continue
 		}
 		seen := map[string]bool{}
@@ -199,7 +196,10 @@ func (r *kvRun) check(wantAllComplete bool) {
 	if err := checkNoDuplicateTokens(records); err != nil {
 		r.t.Fatal(err)
 	}
-	res := checker.CheckLinearizable(toCheckerOps(records), 10*time.Second)
+	res, err := checkLinearizable(records, 10*time.Second)
+	if err != nil {
+		r.t.Fatal(err)
+	}
 	if res.Verdict != checker.Ok {
 		r.t.Fatalf("history of %d calls is %v: %s", len(records), res.Verdict, res.Describe())
 	}
@@ -264,14 +264,14 @@ func TestEndToEndQuiet(t *testing.T) {
 	}
 	var swapped, failedCAS int
 	for _, rec := range r.hist.Records() {
-		if rec.Kind == "cas" {
+		if rec.Kind == OpCAS {
 			if rec.OK {
 				swapped++
 			} else {
 				failedCAS++
 			}
 		}
-		if rec.Kind != "get" && len(rec.Value) < 16 {
+		if rec.Kind != OpGet && len(rec.Value) < 16 {
 			t.Fatalf("value %q shorter than ValueBytes 16", rec.Value)
 		}
 	}
@@ -323,23 +323,23 @@ func checkAppendOnly(records []Record) error {
 	}
 	byKey := map[string][]Record{}
 	for _, rec := range records {
-		if rec.Kind != "get" && rec.Kind != "append" {
+		if rec.Kind != OpGet && rec.Kind != OpAppend {
 			return fmt.Errorf("checkAppendOnly given a %s", rec.Kind)
 		}
 		byKey[rec.Key] = append(byKey[rec.Key], rec)
 	}
 	for _, recs := range byKey {
 		for _, g := range recs {
-			if g.Kind != "get" || g.Pending {
+			if g.Kind != OpGet || g.Pending {
 				continue
 			}
 			for _, o := range recs {
 				switch {
-				case o.Kind == "append" && !o.Pending && o.Return < g.Call && !strings.Contains(g.Output, o.Value):
+				case o.Kind == OpAppend && !o.Pending && o.Return < g.Call && !strings.Contains(g.Output, o.Value):
 					return fmt.Errorf("stale read: %v misses %v, which completed before it", g, o)
-				case o.Kind == "append" && o.Call > g.Return && strings.Contains(g.Output, o.Value):
+				case o.Kind == OpAppend && o.Call > g.Return && strings.Contains(g.Output, o.Value):
 					return fmt.Errorf("%v sees %v, which started after it returned", g, o)
-				case o.Kind == "get" && !o.Pending && o.Return < g.Call && !strings.HasPrefix(g.Output, o.Output):
+				case o.Kind == OpGet && !o.Pending && o.Return < g.Call && !strings.HasPrefix(g.Output, o.Output):
 					return fmt.Errorf("read went back: %v, then %v", o, g)
 				}
 			}

@@ -3,26 +3,29 @@ package kv
 import (
 	"fmt"
 
+	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/sim"
 )
 
+// OpKind is the kind of a KV operation. It is the checker's: commands, the clients' histories
+// and the linearizability check share one numbering (OpGet is 1; 0 is no kind).
+type OpKind = checker.OpKind
+
+// The KV operations.
+const (
+	OpGet    = checker.OpGet    // read a key ("" when missing)
+	OpPut    = checker.OpPut    // set a key
+	OpAppend = checker.OpAppend // append to a key's value (a missing key counts as "")
+	OpCAS    = checker.OpCAS    // set a key to Value if its current value equals Expected
+)
+
 // Record is one client call as the client saw it: what it asked, what it was told, and when.
-// Times are global virtual time (the run's clock, not a node's skewed clock).
+// Its Op is exactly what the linearizability checker takes (and its JSON form is a line of the
+// checker's history format); times are global virtual time in nanoseconds (the run's clock, not
+// a node's skewed clock), and Client is the clerk's sim node id. Op.OK is the CAS result; for
+// other kinds it is true once the call returned.
 type Record struct {
-	Client   int    // the clerk's sim node id
-	Kind     string // "get", "put", "append" or "cas" (OpKind.String)
-	Key      string
-	Value    string // Put/Append argument, CAS new value
-	Expected string // CAS expected value
-	Output   string // Get result ("" for a missing key); "" for other kinds
-	// OK is the CAS result (whether it swapped); for other kinds it is true once the call
-	// returned. It is false while Pending.
-	OK           bool
-	Call, Return sim.Time
-	// Pending: the client never learned the outcome (the call was in progress when the run
-	// ended, or the clerk gave up after its retry cap). A pending write may or may not have taken
-	// effect; Return is meaningless.
-	Pending bool
+	checker.Op
 	// GaveUp: the clerk stopped retrying the call at GaveUpAt (its attempt cap), so it stays
 	// Pending; the call was no longer outstanding after that instant.
 	GaveUp   bool
@@ -33,20 +36,20 @@ type Record struct {
 func (r Record) String() string {
 	args := fmt.Sprintf("%q", r.Key)
 	switch r.Kind {
-	case "put", "append":
+	case OpPut, OpAppend:
 		args += fmt.Sprintf(", %q", r.Value)
-	case "cas":
+	case OpCAS:
 		args += fmt.Sprintf(", %q, %q", r.Expected, r.Value)
 	}
-	s := fmt.Sprintf("client %d %s(%s) @%v", r.Client, r.Kind, args, r.Call)
+	s := fmt.Sprintf("client %d %s(%s) @%v", r.Client, r.Kind, args, sim.Time(r.Call))
 	if r.Pending {
 		return s + " pending"
 	}
-	s += fmt.Sprintf("..%v", r.Return)
+	s += fmt.Sprintf("..%v", sim.Time(r.Return))
 	switch r.Kind {
-	case "get":
+	case OpGet:
 		s += fmt.Sprintf(" -> %q", r.Output)
-	case "cas":
+	case OpCAS:
 		s += fmt.Sprintf(" -> %v", r.OK)
 	}
 	return s
@@ -95,15 +98,15 @@ func (h *History) Now() sim.Time { return h.now() }
 
 // Invoke records the start of a call and returns its id.
 func (h *History) Invoke(client int, c *Command) CallID {
-	h.records = append(h.records, Record{
+	h.records = append(h.records, Record{Op: checker.Op{
 		Client:   client,
-		Kind:     c.Kind.String(),
+		Kind:     c.Kind,
 		Key:      c.Key,
 		Value:    c.Value,
 		Expected: c.Expected,
-		Call:     h.now(),
+		Call:     int64(h.now()),
 		Pending:  true,
-	})
+	}})
 	id := CallID(len(h.records) - 1)
 	h.notify(id)
 	return id
@@ -117,11 +120,11 @@ func (h *History) Complete(id CallID, output string, ok bool) {
 		panic(fmt.Sprintf("kv: History.Complete of call %d (%s), which already completed", id, r))
 	}
 	r.Pending = false
-	r.Return = h.now()
+	r.Return = int64(h.now())
 	switch r.Kind {
-	case "get":
+	case OpGet:
 		r.Output, r.OK = output, true
-	case "cas":
+	case OpCAS:
 		r.OK = ok
 	default:
 		r.OK = true

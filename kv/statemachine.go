@@ -91,7 +91,7 @@ func (m *StateMachine) Apply(c *Command) Result {
 }
 
 func (m *StateMachine) apply(c *commandView) Result {
-	if !c.kind.valid() {
+	if !c.kind.Valid() {
 		panic(fmt.Sprintf("kv: StateMachine.Apply of a command with invalid kind %d (commands are validated when decoded)", c.kind))
 	}
 	if c.kind == OpGet {

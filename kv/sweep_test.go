@@ -97,8 +97,11 @@ func TestSweepCorrectBuild(t *testing.T) {
 				t.Errorf("seed %d: %v", seed, err)
 				return
 			}
-			res := checker.CheckLinearizable(toCheckerOps(recs), 20*time.Second)
-			if res.Verdict != checker.Ok {
+			res, err := checkLinearizable(recs, 20*time.Second)
+			if err != nil {
+				fails++
+				t.Errorf("seed %d: %v", seed, err)
+			} else if res.Verdict != checker.Ok {
 				fails++
 				t.Errorf("seed %d: history is %v: %s", seed, res.Verdict, res.Describe())
 			}

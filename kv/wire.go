@@ -6,32 +6,6 @@ import (
 	"fmt"
 )
 
-// OpKind is the kind of a KV operation.
-type OpKind uint8
-
-const (
-	// OpGet reads a key ("" when missing).
-	OpGet OpKind = 1 + iota
-	// OpPut sets a key.
-	OpPut
-	// OpAppend appends to a key's value (a missing key counts as "").
-	OpAppend
-	// OpCAS sets a key to Value if its current value equals Expected.
-	OpCAS
-)
-
-var opKindNames = [...]string{OpGet: "get", OpPut: "put", OpAppend: "append", OpCAS: "cas"}
-
-// String returns "get", "put", "append" or "cas" (the Kind strings of Record).
-func (k OpKind) String() string {
-	if k.valid() {
-		return opKindNames[k]
-	}
-	return fmt.Sprintf("kv.OpKind(%d)", uint8(k))
-}
-
-func (k OpKind) valid() bool { return k >= OpGet && k <= OpCAS }
-
 // Message tags: the first byte of every payload a KV server or clerk sends. Hosts reserve
 // sut.TagConsensus for their consensus messages and hand every other payload to the service.
 const (
@@ -111,7 +85,7 @@ func decodeCommandView(b []byte) (commandView, error) {
 		return commandView{}, err
 	}
 	switch {
-	case !v.kind.valid():
+	case !v.kind.Valid():
 		return commandView{}, fmt.Errorf("kv: command has unknown kind %d", uint8(v.kind))
 	case v.kind == OpGet && len(v.value) != 0:
 		return commandView{}, errors.New("kv: get command carries a value")

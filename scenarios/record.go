@@ -582,8 +582,8 @@ func (c *recorder) call(id kv.CallID, rec kv.Record) {
 	e := c.event(rec.Client, "")
 	e.AtNs = int64(c.r.sim.Now())
 	c.now = e.AtNs
-	e.Client, e.Op, e.Key, e.Value, e.Expected = e.Node, rec.Kind, rec.Key, rec.Value, rec.Expected
-	call := kv.Command{Kind: opKindOf(rec.Kind), Key: rec.Key, Value: rec.Value, Expected: rec.Expected}
+	e.Client, e.Op, e.Key, e.Value, e.Expected = e.Node, rec.Kind.String(), rec.Key, rec.Value, rec.Expected
+	call := kv.Command{Kind: rec.Kind, Key: rec.Key, Value: rec.Value, Expected: rec.Expected}
 	label := call.Describe()
 	switch {
 	case int(id) == len(c.spanOf): // invoked
@@ -615,20 +615,11 @@ func (c *recorder) call(id kv.CallID, rec kv.Record) {
 	c.emit(e, tierOutline)
 }
 
-func opKindOf(kind string) kv.OpKind {
-	for k := kv.OpGet; k <= kv.OpCAS; k++ {
-		if k.String() == kind {
-			return k
-		}
-	}
-	panic("scenarios: history has an operation of kind " + kind)
-}
-
 func outcome(rec kv.Record) string {
 	switch rec.Kind {
-	case "get":
+	case kv.OpGet:
 		return strconv.Quote(rec.Output)
-	case "cas":
+	case kv.OpCAS:
 		if rec.OK {
 			return "swapped"
 		}

@@ -127,13 +127,22 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 	result := r.result
 	ops := make([]checker.Op, len(records))
 	for i, rec := range records {
-		ops[i] = toCheckerOp(rec, s.Nodes)
+		// Clients are numbered from 0 (c0, c1...) after the servers' nodes, as their nodes are
+		// named.
+		op := rec.Op
+		op.Client -= s.Nodes
+		ops[i] = op
 	}
 	result.History, result.Ops = ops, len(ops)
 	if result.Status == Fail || len(result.NotRun) > 0 || r.opts.skipOfflineChecks {
 		return
 	}
-	lin := checker.CheckLinearizable(ops, r.opts.checkTimeout())
+	// The same check, with the same default explanation and memory bounds, as `simrun check`
+	// on this history.
+	lin, err := checker.Check(ops, checker.Options{Timeout: r.opts.checkTimeout()})
+	if err != nil {
+		panic(fmt.Sprintf("scenarios: the clients recorded a malformed history: %v", err))
+	}
 	result.Lin = &lin
 	result.LinVerdict = lin.Verdict.String()
 	switch lin.Verdict {
@@ -145,8 +154,8 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 		result.fail(CheckLinearizability, lin.Describe(), at, -1)
 	case checker.Unknown:
 		result.Status = Inconclusive
-		result.Message = fmt.Sprintf("the linearizability check hit its time bound of %v (%d operations over %d keys)",
-			r.opts.checkTimeout(), lin.Operations, lin.Keys)
+		result.Message = fmt.Sprintf("the linearizability check hit its %s (%d operations over %d keys): %s",
+			lin.Reason, lin.Operations, lin.Keys, lin.Describe())
 	}
 	healAt := ms(s.DurationMs)
 	deadline := healAt + ms(s.LivenessBoundMs)
@@ -204,20 +213,5 @@ func (r *run) checkRaftStateSize(s *Schedule) {
 			r.sim.Stop("raft state too large")
 			return
 		}
-	}
-}
-
-var opKinds = map[string]checker.OpKind{"get": checker.OpGet, "put": checker.OpPut, "append": checker.OpAppend, "cas": checker.OpCAS}
-
-// toCheckerOp converts a clerk's record; clients are numbered from 0 (c0, c1...) after the
-// servers' nodes, as their nodes are named.
-func toCheckerOp(rec kv.Record, servers int) checker.Op {
-	kind, ok := opKinds[rec.Kind]
-	if !ok {
-		panic("scenarios: history has an operation of kind " + rec.Kind)
-	}
-	return checker.Op{
-		Client: rec.Client - servers, Kind: kind, Key: rec.Key, Value: rec.Value, Expected: rec.Expected,
-		Output: rec.Output, OK: rec.OK, Call: int64(rec.Call), Return: int64(rec.Return), Pending: rec.Pending,
 	}
 }

@@ -111,8 +111,11 @@ type LinResult struct {
 	viewOperations []porcupine.Operation
 	// illegalSteps is the number of Porcupine steps that proved Key illegal.
 	illegalSteps int64
-	// explanation says in words why Ops are not linearizable (Illegal).
+	// explanation says in words why Ops are not linearizable (Illegal; "" when the
+	// explanation is off, and Describe lists Ops).
 	explanation string
+	// cutNote says that a bound made the choice of the illegal key reported uncertain.
+	cutNote string
 }
 
 // searchesInFlightMax bounds how many keys are searched at once. Keys are searched side by
@@ -179,10 +182,10 @@ func Check(history []Op, o Options) (LinResult, error) {
 			note = shrinkNote(stop, o)
 			result.explanation = explainIllegal(result.Key, witness, len(perKey[d.illegal]), note, explainBounds, o.timeFormat())
 		} else {
-			result.explanation = explainUnexplained(result.Key, witness, o.timeFormat())
+			witness = sortedByCall(witness)
 		}
 		if d.cut {
-			result.explanation += fmt.Sprintf("(Another key may have an illegal history with a shorter proof: the %s was hit before that was settled, so another run may report another key.)\n", d.cutReason)
+			result.cutNote = fmt.Sprintf("(Another key may have an illegal history with a shorter proof: the %s was hit before that was settled, so another run may report another key.)\n", d.cutReason)
 		}
 		result.Ops = fromPorcupine(history, witness)
 		result.ExplainElapsed = time.Since(explainStart)
@@ -363,7 +366,11 @@ func (r LinResult) Describe() string {
 	case Ok:
 		return fmt.Sprintf("linearizable: %d operations on %d keys checked in %v", r.Operations, r.Keys, r.Elapsed.Round(time.Millisecond))
 	case Illegal:
-		return "not linearizable: " + r.explanation
+		explanation := r.explanation
+		if explanation == "" {
+			explanation = explainUnexplained(r.Key, r.Ops, r.options.timeFormat())
+		}
+		return "not linearizable: " + explanation + r.cutNote
 	default:
 		if r.Key == "" {
 			return fmt.Sprintf("unknown: the check of %d operations on %d keys did not finish", r.Operations, r.Keys)

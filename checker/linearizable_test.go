@@ -259,10 +259,9 @@ func TestSizesCounted(t *testing.T) {
 	}
 }
 
-// TestShrinkKeepsWhatExplains: a long history with one stale read at its end is explained by
-// the writes before the read and the read itself, not by the many unrelated reads.
-func TestShrinkKeepsWhatExplains(t *testing.T) {
-	var history []Op
+// staleReadAfterManyOps returns a history of 71 operations on one key with one stale read
+// (returned too) after 60 operations, followed by 10 more.
+func staleReadAfterManyOps() (history []Op, stale Op) {
 	now := int64(0)
 	value := ""
 	for i := 0; i < 60; i++ {
@@ -274,13 +273,19 @@ func TestShrinkKeepsWhatExplains(t *testing.T) {
 		}
 		now += 10
 	}
-	stale := get(2, "k", "a", now, now+5) // value is not "a" any more
+	stale = get(2, "k", "a", now, now+5) // value is not "a" any more
 	history = append(history, stale)
 	for i := 0; i < 10; i++ { // after the violation: cut off
 		now += 10
 		history = append(history, get(1, "k", value, now, now+5))
 	}
+	return history, stale
+}
 
+// TestShrinkKeepsWhatExplains: a long history with one stale read at its end is explained by
+// the writes before the read and the read itself, not by the many unrelated reads.
+func TestShrinkKeepsWhatExplains(t *testing.T) {
+	history, stale := staleReadAfterManyOps()
 	r := mustCheck(t, history, Options{Timeout: testTimeout})
 	if r.Verdict != Illegal {
 		t.Fatalf("verdict %v, want illegal", r.Verdict)
@@ -302,29 +307,120 @@ func TestShrinkKeepsWhatExplains(t *testing.T) {
 	}
 }
 
-// TestUnknownOnTimeBound: many concurrent appends on one key and a read no order explains make
-// Porcupine's search factorial; a tiny time bound gives Unknown, not Ok or Illegal.
-func TestUnknownOnTimeBound(t *testing.T) {
+// blowUp returns operations on key that make Porcupine's search factorial: appends that all
+// overlap, and a read that no order of them explains.
+func blowUp(key string, appends int) []Op {
 	var history []Op
-	for i := 0; i < 40; i++ {
-		history = append(history, appendOp(i, "hot", string(rune('A'+i)), 0, 1000))
+	for i := 0; i < appends; i++ {
+		history = append(history, appendOp(i, key, string(rune('A'+i)), 0, 1000))
 	}
-	history = append(history, get(40, "hot", "impossible", 0, 1000))
-	history = append(history, put(41, "calm", "1", 0, 1))
+	return append(history, get(appends, key, "impossible", 0, 1000))
+}
 
+// TestUnknownOnTimeBound: a tiny time bound on a blow-up gives Unknown, not Ok or Illegal.
+func TestUnknownOnTimeBound(t *testing.T) {
+	history := append(blowUp("hot", 40), put(41, "calm", "1", 0, 1))
 	start := time.Now()
 	r := mustCheck(t, history, Options{Timeout: 20 * time.Millisecond})
 	if wall := time.Since(start); wall > 2*time.Second {
 		t.Fatalf("check took %v, the time bound was not honoured", wall)
 	}
-	if r.Verdict != Unknown {
-		t.Fatalf("verdict %v, want unknown", r.Verdict)
+	if r.Verdict != Unknown || r.Reason != ReasonTimeBound {
+		t.Fatalf("verdict %v (%s), want unknown (time bound)", r.Verdict, r.Reason)
 	}
 	if r.Key != "hot" {
 		t.Fatalf("key %q, want the key that hit the bound", r.Key)
 	}
-	if d := r.Describe(); !strings.Contains(d, "time bound") || !strings.Contains(d, `"hot"`) {
+	if d := r.Describe(); !strings.Contains(d, "time bound of 20ms") || !strings.Contains(d, `"hot"`) {
 		t.Fatalf("description %q", d)
+	}
+}
+
+// TestMemoryBoundStopsABlowUp: with no time bound, a search whose memory grows without end
+// stops at the memory budget, quickly, with Unknown and the reason.
+func TestMemoryBoundStopsABlowUp(t *testing.T) {
+	const budgetBytes = 32 << 20
+	start := time.Now()
+	// The time bound is only a safety net: were the memory bound not honoured, the verdict would
+	// be Unknown for the time bound, and the test fail on the reason.
+	r := mustCheck(t, blowUp("hot", 40), Options{Timeout: 5 * time.Second, MemoryBudgetBytes: budgetBytes})
+	wall := time.Since(start)
+	if r.Verdict != Unknown || r.Reason != ReasonMemoryBound || r.Key != "hot" {
+		t.Fatalf("verdict %v (%s) on key %q, want unknown (memory bound) on \"hot\"", r.Verdict, r.Reason, r.Key)
+	}
+	if d := r.Describe(); !strings.Contains(d, "memory bound of 32.0 MiB") {
+		t.Fatalf("description %q", d)
+	}
+	if wall > 5*time.Second {
+		t.Fatalf("the memory bound took %v to stop the search", wall)
+	}
+	t.Logf("stopped after %v", wall)
+}
+
+// TestIllegalKeyDoesNotWaitForAHardOne: a key proven illegal decides the check at once, even
+// when a key before it (in sorted order) would take forever.
+func TestIllegalKeyDoesNotWaitForAHardOne(t *testing.T) {
+	history := append(blowUp("a-hot", 40), put(0, "b", "x", 0, 10), get(1, "b", "", 20, 30))
+	start := time.Now()
+	r := mustCheck(t, history, Options{Timeout: time.Minute})
+	if wall := time.Since(start); wall > 5*time.Second {
+		t.Fatalf("the check took %v", wall)
+	}
+	if r.Verdict != Illegal || r.Key != "b" {
+		t.Fatalf("verdict %v on key %q, want illegal on \"b\": %s", r.Verdict, r.Key, r.Describe())
+	}
+	if strings.Contains(r.Describe(), "Another key may") {
+		t.Fatalf("the choice of key is said to be uncertain: %s", r.Describe())
+	}
+}
+
+// TestReportedIllegalKeyIsDeterministic: of several illegal keys searched at once, the report
+// names the one whose proof takes the fewest steps (ties: the first in sorted order), whichever
+// search finishes first, so the same history gives the same report every time.
+func TestReportedIllegalKeyIsDeterministic(t *testing.T) {
+	history := blowUp("a-long-proof", 7) // illegal, after thousands of steps
+	for _, key := range []string{"z-short-proof", "y-short-proof"} {
+		history = append(history, put(0, key, "x", 0, 10), get(1, key, "", 20, 30))
+	}
+	first := mustCheck(t, history, Options{})
+	if first.Verdict != Illegal || first.Key != "y-short-proof" {
+		t.Fatalf("verdict %v on key %q, want illegal on the first of the two shortest proofs", first.Verdict, first.Key)
+	}
+	for i := 0; i < 20; i++ {
+		again := mustCheck(t, history, Options{})
+		if again.Describe() != first.Describe() || !reflect.DeepEqual(again.Ops, first.Ops) {
+			t.Fatalf("check %d reports otherwise:\n%s\nfirst:\n%s", i+2, again.Describe(), first.Describe())
+		}
+	}
+	// Alone, the long proof is found and reported.
+	if r := mustCheck(t, blowUp("a-long-proof", 7), Options{}); r.Verdict != Illegal {
+		t.Fatalf("the long proof alone: %v", r.Verdict)
+	}
+}
+
+// TestExplanationBudget: the witness is shrunk under its own budget; an unfinished shrink says
+// so and shows the witness it had, and the explanation can be switched off.
+func TestExplanationBudget(t *testing.T) {
+	history, _ := staleReadAfterManyOps()
+	r := mustCheck(t, history, Options{ExplainTimeout: time.Nanosecond})
+	if r.Verdict != Illegal || len(r.Ops) != len(history) {
+		t.Fatalf("verdict %v with %d ops, want illegal with the unshrunk %d", r.Verdict, len(r.Ops), len(history))
+	}
+	d := r.Describe()
+	for _, want := range []string{"Shrinking stopped at its time budget of 1ns", "[71] client 1 get", "time budget was hit before the longest valid order"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("description lacks %q:\n%s", want, d)
+		}
+	}
+
+	off := mustCheck(t, history, Options{ExplainTimeout: -1})
+	if off.Verdict != Illegal || len(off.Ops) != len(history) || !strings.Contains(off.Describe(), "the explanation is switched off") {
+		t.Fatalf("explanation off: verdict %v, %d ops:\n%s", off.Verdict, len(off.Ops), off.Describe())
+	}
+	for i := 1; i < len(off.Ops); i++ {
+		if off.Ops[i].Call < off.Ops[i-1].Call {
+			t.Fatalf("ops not ordered by call time: %+v", off.Ops)
+		}
 	}
 }
 

@@ -71,7 +71,7 @@ func CheckLiveness(history []Op, healAt, bound, leaderSeenAfterHeal int64) Liven
 		lateCount++
 		lateOps = append(lateOps, op)
 		if len(late) < livenessReasonsMax {
-			late = append(late, describeOp(op)+": "+lateness)
+			late = append(late, describeOp(op, formatNs)+": "+lateness)
 		}
 	}
 	if lateCount > 0 {

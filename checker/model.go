@@ -1,15 +1,18 @@
-// Package checker judges what the clients of a simulated Raft KV service saw.
+// Package checker judges what the clients of a Raft KV service saw: a simulated run's, or any
+// key-value store's history.
 //
-// CheckLinearizable checks a client history for linearizability with Porcupine, one key at a
-// time (the KV model is partitioned per key), under a wall-clock time bound, and tells three
+// Check checks a client history for linearizability with Porcupine, one key at a time (the KV
+// model is partitioned per key), under a time bound and a memory budget, and tells three
 // outcomes apart: Ok, Illegal (with the key and a small set of operations that explain the
-// violation) and Unknown (the time bound was hit). WriteVisualization writes Porcupine's HTML
-// view of a result, with the run's fault windows drawn beside the client operations.
-// CheckLiveness checks that the service recovered once the last fault healed.
+// violation, shrunk under a budget of its own) and Unknown (a bound was hit). ReadHistory and
+// WriteHistory read and write histories as JSON Lines, one Op per line. WriteVisualization
+// writes Porcupine's HTML view of a result, with the run's fault windows drawn beside the
+// client operations. CheckLiveness checks that the service recovered once the last fault
+// healed.
 //
 // The package works offline, after a run, on plain Op records: it imports nothing else of
-// raftsim, and the harness converts the KV clients' records into Ops. The online Raft safety
-// monitor, which runs inside simulations, lives in the subpackage checker/monitor.
+// raftsim (the KV service's records embed its Op, and its OpKind is the service's). The online
+// Raft safety monitor, which runs inside simulations, lives in the subpackage checker/monitor.
 package checker
 
 import (
@@ -121,8 +124,8 @@ type kvOutput struct {
 
 // KVModel returns the Porcupine model of the KV service, partitioned per key (partitions in
 // sorted key order). The per-partition state is the key's value as a string ("" when the key
-// is missing). Operation inputs and outputs are this package's internal types: build histories
-// for it with CheckLinearizable rather than by hand.
+// is missing). Operation inputs and outputs are this package's internal types: check histories
+// with Check rather than by hand.
 func KVModel() porcupine.Model {
 	return porcupine.Model{
 		Partition:         partitionOperationsByKey,

@@ -62,14 +62,16 @@ func loadPublished(tb testing.TB) []publishedHistory {
 // history, and explains every illegal one within the default budget.
 func TestPublishedHistories(t *testing.T) {
 	for _, h := range loadPublished(t) {
-		r := mustCheck(t, h.history, Options{})
-		if r.Verdict != h.want {
-			t.Errorf("%s: verdict %v, want %v: %s", h.name, r.Verdict, h.want, r.Describe())
-			continue
-		}
-		if r.Verdict == Illegal && (len(r.Ops) == 0 || !strings.Contains(r.Describe(), "no order of these")) {
-			t.Errorf("%s: illegal without an explanation: %s", h.name, r.Describe())
-		}
+		t.Run(h.name, func(t *testing.T) {
+			t.Parallel()
+			r := mustCheck(t, h.history, Options{})
+			if r.Verdict != h.want {
+				t.Fatalf("verdict %v, want %v: %s", r.Verdict, h.want, r.Describe())
+			}
+			if r.Verdict == Illegal && (len(r.Ops) == 0 || !strings.Contains(r.Describe(), "no order of these")) {
+				t.Fatalf("illegal without an explanation: %s", r.Describe())
+			}
+		})
 	}
 }
 

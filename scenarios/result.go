@@ -64,7 +64,7 @@ type Options struct {
 
 // Default bounds of a run.
 const (
-	DefaultCheckTimeout = 10 * time.Second
+	DefaultCheckTimeout = checker.DefaultTimeout
 	DefaultMaxEvents    = 20_000_000
 )
 
@@ -75,7 +75,7 @@ const (
 	Pass Status = iota
 	Fail
 	// Inconclusive: no check failed, but one could not decide (the linearizability checker hit
-	// its time bound).
+	// its time or memory bound).
 	Inconclusive
 )
 

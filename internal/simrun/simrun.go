@@ -1,13 +1,13 @@
 // Package simrun is the simrun command line: replay one seed exactly, sweep seed ranges in
 // parallel (or as one shard of many, merged by `simrun merge`), plant a known bug, check
 // determinism, shrink a failure to a minimal schedule, and write the artifacts (trace,
-// schedule, linearizability visualization) of every failing run. cmd/simrun is its main
-// package; a module that hosts another version of a system under test builds its own main
-// around the same Main.
+// schedule, linearizability visualization) of every failing run; `simrun check FILE` checks a
+// history of any key-value store (check.go). cmd/simrun is its main package; a module that
+// hosts another version of a system under test builds its own main around the same Main.
 //
 // Exit codes: 0 every run passed, 1 a check failed, 2 bad usage or input (or simrun itself
-// failed on a run), 3 inconclusive (a checker hit its time bound, or -until cut the run short)
-// with no failure, 130 interrupted (SIGINT or SIGTERM) with no failure.
+// failed on a run), 3 inconclusive (a checker hit its time or memory bound, or -until cut the
+// run short) with no failure, 130 interrupted (SIGINT or SIGTERM) with no failure.
 package simrun
 
 import (
@@ -48,6 +48,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "check" {
+		return checkCommand(args[1:], stdout, stderr)
+	}
 	var code int
 	var err error
 	if len(args) > 0 && args[0] == "merge" {

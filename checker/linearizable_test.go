@@ -339,19 +339,19 @@ func TestUnknownOnTimeBound(t *testing.T) {
 // TestMemoryBoundStopsABlowUp: with no time bound, a search whose memory grows without end
 // stops at the memory budget, quickly, with Unknown and the reason.
 func TestMemoryBoundStopsABlowUp(t *testing.T) {
-	const budgetBytes = 32 << 20
+	const budgetBytes = 16 << 20
 	start := time.Now()
 	// The time bound is only a safety net: were the memory bound not honoured, the verdict would
 	// be Unknown for the time bound, and the test fail on the reason.
-	r := mustCheck(t, blowUp("hot", 40), Options{Timeout: 5 * time.Second, MemoryBudgetBytes: budgetBytes})
+	r := mustCheck(t, blowUp("hot", 40), Options{Timeout: 20 * time.Second, MemoryBudgetBytes: budgetBytes})
 	wall := time.Since(start)
 	if r.Verdict != Unknown || r.Reason != ReasonMemoryBound || r.Key != "hot" {
 		t.Fatalf("verdict %v (%s) on key %q, want unknown (memory bound) on \"hot\"", r.Verdict, r.Reason, r.Key)
 	}
-	if d := r.Describe(); !strings.Contains(d, "memory bound of 32.0 MiB") {
+	if d := r.Describe(); !strings.Contains(d, "memory bound of 16.0 MiB") {
 		t.Fatalf("description %q", d)
 	}
-	if wall > 5*time.Second {
+	if wall > 10*time.Second {
 		t.Fatalf("the memory bound took %v to stop the search", wall)
 	}
 	t.Logf("stopped after %v", wall)

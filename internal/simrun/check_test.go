@@ -38,9 +38,9 @@ func TestCheckVerdictsAndExitCodes(t *testing.T) {
 	if code != exitInconclusive || !strings.HasPrefix(out, "unknown: the time bound of 20ms was hit") {
 		t.Fatalf("blow-up with -timeout 20ms: exit %d\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = runCLI("check", "-timeout", "5s", "-memory", "32MiB", path)
-	if code != exitInconclusive || !strings.HasPrefix(out, "unknown: the memory bound of 32.0 MiB was hit") {
-		t.Fatalf("blow-up with -memory 32MiB: exit %d\n%s%s", code, out, errOut)
+	code, out, errOut = runCLI("check", "-timeout", "20s", "-memory", "16MiB", path)
+	if code != exitInconclusive || !strings.HasPrefix(out, "unknown: the memory bound of 16.0 MiB was hit") {
+		t.Fatalf("blow-up with -memory 16MiB: exit %d\n%s%s", code, out, errOut)
 	}
 }
 

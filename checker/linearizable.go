@@ -222,32 +222,39 @@ func decideKeys(perKey [][]porcupine.Operation, b bounds) decision {
 	results := make([]searchResult, len(perKey))
 	d := decision{illegal: -1, stopped: -1}
 	var found sync.Mutex // guards d.illegal and d.illegalSteps
-	slots := make(chan struct{}, searchesInFlightMax)
-	var searches sync.WaitGroup
-	for i := range perKey {
-		slots <- struct{}{}
-		searches.Add(1)
-		go func() {
-			defer func() {
-				<-slots
-				searches.Done()
-			}()
-			r := search(perKey[i], false, b)
-			results[i] = r
-			if r.verdict != porcupine.Illegal {
-				return
-			}
-			found.Lock()
-			defer found.Unlock()
-			if d.illegal < 0 || r.steps < d.illegalSteps || (r.steps == d.illegalSteps && i < d.illegal) {
-				d.illegal, d.illegalSteps = i, r.steps
-				// A search that passes r.steps cannot have a shorter proof. One that stops at
-				// exactly r.steps with a smaller index could tie, and is let finish.
-				stepsMax.Store(r.steps)
-			}
-		}()
+	decide := func(i int) {
+		r := search(perKey[i], false, b)
+		results[i] = r
+		if r.verdict != porcupine.Illegal {
+			return
+		}
+		found.Lock()
+		defer found.Unlock()
+		if d.illegal < 0 || r.steps < d.illegalSteps || (r.steps == d.illegalSteps && i < d.illegal) {
+			d.illegal, d.illegalSteps = i, r.steps
+			// A search that passes r.steps cannot have a shorter proof. One that stops at
+			// exactly r.steps with a smaller index could tie, and is let finish.
+			stepsMax.Store(r.steps)
+		}
 	}
-	searches.Wait()
+	if len(perKey) == 1 {
+		decide(0) // no goroutine to hand the one search over to
+	} else {
+		slots := make(chan struct{}, searchesInFlightMax)
+		var searches sync.WaitGroup
+		for i := range perKey {
+			slots <- struct{}{}
+			searches.Add(1)
+			go func() {
+				defer func() {
+					<-slots
+					searches.Done()
+				}()
+				decide(i)
+			}()
+		}
+		searches.Wait()
+	}
 	for i, r := range results {
 		if r.stop != stoppedByTime && r.stop != stoppedByMemory {
 			continue

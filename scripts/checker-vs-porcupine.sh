@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Runs checker's BenchmarkPublished, which times on each of Porcupine's 108 published histories,
-# side by side in one run: bare Porcupine (CheckOperations with the same KV model and the same
-# operations), raftsim's verdict (checker.Check with the explanation off) and raftsim's whole
-# check (default explanation budget). Prints a markdown summary for BENCHMARKS.md: how many
-# verdicts came within 2x of Porcupine's time, the median and worst ratios, and the histories
-# over 2x with their times.
-#   scripts/checker-vs-porcupine.sh            (BENCHTIME=5x by default: iterations per history)
+# side by side in one run, bare Porcupine (CheckOperations with the same KV model and the same
+# operations) and raftsim's verdict (checker.Check with the explanation off); then
+# BenchmarkPublishedExplained, raftsim's whole check (default explanation budget). Prints a
+# markdown summary for BENCHMARKS.md: how many verdicts came within 2x of Porcupine's time, the
+# median and worst ratios, and the histories over 2x with their times.
+#   scripts/checker-vs-porcupine.sh     (iterations per history: BENCHTIME=20x, EXPLAIN_BENCHTIME=3x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT
-go test ./checker -run '^$' -bench '^BenchmarkPublished$' -benchtime "${BENCHTIME:-5x}" -timeout 60m >"$raw"
+go test ./checker -run '^$' -bench '^BenchmarkPublished$' -benchtime "${BENCHTIME:-20x}" -timeout 60m >"$raw"
+go test ./checker -run '^$' -bench '^BenchmarkPublishedExplained$' -benchtime "${EXPLAIN_BENCHTIME:-3x}" -timeout 60m |
+  sed 's|^BenchmarkPublishedExplained/\([^ ]*\)-[0-9]* |BenchmarkPublished/\1/explained |' >>"$raw"
 # One line per history: name porcupine_ns verdict_ns explained_ns ratio, sorted by ratio.
 awk '$1 ~ /^BenchmarkPublished\// {
   split($1, part, "/"); sub(/-[0-9]+$/, "", part[3])

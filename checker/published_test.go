@@ -82,6 +82,7 @@ func BenchmarkPublished(b *testing.B) {
 	for _, h := range loadPublished(b) {
 		model := KVModel()
 		b.Run(h.name+"/porcupine", func(b *testing.B) {
+			defer reportCPUTime(b)()
 			for i := 0; i < b.N; i++ {
 				if ok := porcupine.CheckOperations(model, toPorcupine(h.history)); ok != (h.want == Ok) {
 					b.Fatalf("porcupine says linearizable=%v", ok)
@@ -105,9 +106,19 @@ func BenchmarkPublishedExplained(b *testing.B) {
 }
 
 func benchmarkCheck(b *testing.B, h publishedHistory, o Options) {
+	defer reportCPUTime(b)()
 	for i := 0; i < b.N; i++ {
 		if r := mustCheck(b, h.history, o); r.Verdict != h.want {
 			b.Fatalf("verdict %v", r.Verdict)
 		}
+	}
+}
+
+// reportCPUTime starts measuring the process's CPU time; the function it returns reports it
+// per operation as the metric cpu-ns/op.
+func reportCPUTime(b *testing.B) func() {
+	start := processCPUTime()
+	return func() {
+		b.ReportMetric(float64(processCPUTime()-start)/float64(b.N), "cpu-ns/op")
 	}
 }

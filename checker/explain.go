@@ -139,7 +139,7 @@ func explainIllegal(key string, witness []porcupine.Operation, keyOperations int
 // returns as soon as it has the verdict.
 func explainUnexplained(key string, ops []Op, format func(int64) string) string {
 	var text strings.Builder
-	fmt.Fprintf(&text, "key %q: no order of its %d operations agrees with both real time and a single copy of the key's value (the explanation is switched off, so they are not shrunk to a smaller set):\n", key, len(ops))
+	fmt.Fprintf(&text, "key %q: no order of its %d operations agrees with both real time and a single copy of the key's value (the explanation is switched off, so they are not shrunk to a smaller set, and the key is the first found illegal: when several are, another run may name another):\n", key, len(ops))
 	for i, op := range ops {
 		if i == explainOpsListedMax {
 			fmt.Fprintf(&text, "  ... and %d more (the visualization shows them all)\n", len(ops)-i)

@@ -134,13 +134,17 @@ const (
 // Check checks history for linearizability against the KV model, one key at a time, with
 // Porcupine, within the bounds of o.
 //
-// The verdict is Illegal as soon as some key is proven illegal: keys are searched side by side
-// and a proof ends the searches that could no longer matter. It is Unknown only when no key is
-// illegal and some key's search hit the time bound or the memory budget. The report is the
-// same for the same history: when several keys are illegal, the one reported is the one whose
-// proof took Porcupine the fewest steps (then the first in sorted order), whichever finished
-// first in wall time; other searches are stopped once they pass that many steps. Only a bound
-// hit before that point (said in Describe) or while explaining can make two runs differ.
+// The verdict is Illegal as soon as some key is proven illegal: keys are searched side by side,
+// so one key whose search takes long does not hold up the verdict on another. It is Unknown
+// only when no key is illegal and some key's search hit the time bound or the memory budget.
+//
+// The report is the same for the same history: when several keys are illegal, the one reported
+// is the one whose proof takes Porcupine's search the fewest steps (then the first in sorted
+// order), whichever search finishes first in wall time. Settling that is part of the
+// explanation: after the verdict, the other searches go on, under the explanation's budget,
+// only until they pass that many steps. Only a bound hit before it is settled (said in
+// Describe) or while shrinking can make two runs differ. With the explanation off, the key
+// reported is the first found.
 //
 // A malformed operation (see Op.Validate) is an error: an *InputError naming its index.
 func Check(history []Op, o Options) (LinResult, error) {
@@ -164,14 +168,18 @@ func Check(history []Op, o Options) (LinResult, error) {
 		verdictBounds.deadline = start.Add(o.Timeout)
 	}
 
-	d := decideKeys(perKey, verdictBounds)
+	settle := o.ExplainTimeout // settling which illegal key to report is part of explaining
+	if settle < 0 {
+		settle = -1
+	}
+	d := decideKeys(perKey, verdictBounds, settle)
 	switch {
 	case d.illegal >= 0:
 		result.Verdict = Illegal
 		result.Key = keys[d.illegal]
 		result.viewOperations = perKey[d.illegal]
 		result.illegalSteps = d.illegalSteps
-		explainStart := time.Now()
+		explainStart := d.verdictAt
 		witness := perKey[d.illegal]
 		var note string
 		if o.ExplainTimeout > 0 {
@@ -204,24 +212,30 @@ func Check(history []Op, o Options) (LinResult, error) {
 
 // decision is what the searches of all keys found.
 type decision struct {
-	illegal      int   // index of the key reported illegal; -1: none
-	illegalSteps int64 // steps of its proof
-	stopped      int   // first key (sorted order) stopped by the time or memory bound; -1: none
+	illegal      int       // index of the key reported illegal; -1: none
+	illegalSteps int64     // steps of its proof
+	verdictAt    time.Time // when the first key was proven illegal
+	stopped      int       // first key (sorted order) stopped by the time or memory bound; -1: none
 	stop         stopReason
-	// cut: an illegal key was found, but some search was stopped by time or memory before it
-	// could rule out a shorter proof, so the choice of key may differ between runs.
+	// cut: an illegal key was found, but some search was stopped by a bound before it could
+	// rule out a shorter proof, so the choice of key may differ between runs; cutReason names
+	// the bound.
 	cut       bool
 	cutReason string
 }
 
-// decideKeys searches every key's operations side by side (see Check for which illegal key is
-// reported).
-func decideKeys(perKey [][]porcupine.Operation, b bounds) decision {
+// decideKeys searches every key's operations side by side. The verdict is Illegal as soon as
+// one key is proven illegal (verdictAt); the other searches then go on for at most settle, and
+// only as far as they could still find a shorter proof (see Check), to settle which key to
+// report. settle < 0: they stop at once, and the key reported is the one found first.
+func decideKeys(perKey [][]porcupine.Operation, b bounds, settle time.Duration) decision {
 	stepsMax := fixedSteps(math.MaxInt64)
 	b.stepsMax = stepsMax
 	results := make([]searchResult, len(perKey))
 	d := decision{illegal: -1, stopped: -1}
-	var found sync.Mutex // guards d.illegal and d.illegalSteps
+	var found sync.Mutex // guards d's illegal key, and halted
+	halted := false      // every search was told to stop: stepsMax stays 0
+	firstIllegal := make(chan struct{})
 	decide := func(i int) {
 		r := search(perKey[i], false, b)
 		results[i] = r
@@ -230,41 +244,76 @@ func decideKeys(perKey [][]porcupine.Operation, b bounds) decision {
 		}
 		found.Lock()
 		defer found.Unlock()
+		if d.illegal < 0 {
+			d.verdictAt = time.Now()
+			close(firstIllegal)
+		}
 		if d.illegal < 0 || r.steps < d.illegalSteps || (r.steps == d.illegalSteps && i < d.illegal) {
 			d.illegal, d.illegalSteps = i, r.steps
 			// A search that passes r.steps cannot have a shorter proof. One that stops at
 			// exactly r.steps with a smaller index could tie, and is let finish.
-			stepsMax.Store(r.steps)
+			if !halted {
+				stepsMax.Store(r.steps)
+			}
 		}
 	}
+	halt := func() {
+		found.Lock()
+		defer found.Unlock()
+		halted = true
+		stepsMax.Store(0)
+	}
+
+	settleCut := false
 	if len(perKey) == 1 {
-		decide(0) // no goroutine to hand the one search over to
+		decide(0) // no goroutine to hand the one search over to, nothing to settle
 	} else {
-		slots := make(chan struct{}, searchesInFlightMax)
-		var searches sync.WaitGroup
-		for i := range perKey {
-			slots <- struct{}{}
-			searches.Add(1)
-			go func() {
-				defer func() {
-					<-slots
-					searches.Done()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			slots := make(chan struct{}, searchesInFlightMax)
+			var searches sync.WaitGroup
+			for i := range perKey {
+				slots <- struct{}{}
+				searches.Add(1)
+				go func() {
+					defer func() {
+						<-slots
+						searches.Done()
+					}()
+					decide(i)
 				}()
-				decide(i)
-			}()
+			}
+			searches.Wait()
+		}()
+		select {
+		case <-done:
+		case <-firstIllegal:
+			if settle < 0 {
+				halt()
+				break
+			}
+			select {
+			case <-done:
+			case <-time.After(settle):
+				halt()
+				settleCut = true
+			}
 		}
-		searches.Wait()
+		<-done
 	}
+
 	for i, r := range results {
-		if r.stop != stoppedByTime && r.stop != stoppedByMemory {
-			continue
-		}
-		if d.stopped < 0 {
+		if (r.stop == stoppedByTime || r.stop == stoppedByMemory) && d.stopped < 0 {
 			d.stopped, d.stop = i, r.stop
 		}
 	}
-	if d.illegal >= 0 && d.stopped >= 0 {
+	switch {
+	case d.illegal < 0:
+	case d.stopped >= 0:
 		d.cut, d.cutReason = true, d.stop.unknownReason()
+	case settleCut:
+		d.cut, d.cutReason = true, "explanation's time budget"
 	}
 	return d
 }

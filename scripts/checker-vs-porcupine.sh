@@ -6,12 +6,12 @@
 # wall time and the process's CPU time per check. Prints a markdown summary for BENCHMARKS.md:
 # how many verdicts came within 2x of Porcupine's time (CPU and wall), the median and worst
 # ratios, and the histories over 2x with their times.
-#   scripts/checker-vs-porcupine.sh     (iterations per history: BENCHTIME=20x, EXPLAIN_BENCHTIME=3x)
+#   scripts/checker-vs-porcupine.sh     (per history: BENCHTIME=1s of iterations, EXPLAIN_BENCHTIME=3x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 raw=$(mktemp)
 trap 'rm -f "$raw" "$raw.rows"' EXIT
-go test ./checker -run '^$' -bench '^BenchmarkPublished$' -benchtime "${BENCHTIME:-20x}" -timeout 60m >"$raw"
+go test ./checker -run '^$' -bench '^BenchmarkPublished$' -benchtime "${BENCHTIME:-1s}" -timeout 60m >"$raw"
 go test ./checker -run '^$' -bench '^BenchmarkPublishedExplained$' -benchtime "${EXPLAIN_BENCHTIME:-3x}" -timeout 60m |
   sed 's|^BenchmarkPublishedExplained/\([^ ]*\)-[0-9]* |BenchmarkPublished/\1/explained |' >>"$raw"
 # One line per history: name, wall ns of porcupine, verdict, whole check; CPU ns of the same;

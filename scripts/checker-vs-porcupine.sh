@@ -21,7 +21,7 @@ awk '$1 ~ /^BenchmarkPublished\// && $4 == "ns/op" {
   wall[part[2], part[3]] = $3; cpu[part[2], part[3]] = $5; names[part[2]] = 1
 }
 END {
-  for (h in names) printf "%s %d %d %d %d %d %d %.3f %.3f\n", h,
+  for (h in names) printf "%s %.0f %.0f %.0f %.0f %.0f %.0f %.3f %.3f\n", h,
     wall[h, "porcupine"], wall[h, "verdict"], wall[h, "explained"],
     cpu[h, "porcupine"], cpu[h, "verdict"], cpu[h, "explained"],
     cpu[h, "verdict"] / cpu[h, "porcupine"], wall[h, "verdict"] / wall[h, "porcupine"]

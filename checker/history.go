@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/raftsim/raftsim/internal/suggest"
 )
 
 // The history format is JSON Lines: one operation per line, a JSON object with these fields
@@ -186,13 +189,13 @@ func decodeOp(data []byte) (Op, error) {
 	}
 	unknown := make([]string, 0)
 	for name := range fields {
-		if !contains(historyFields, name) {
+		if !slices.Contains(historyFields, name) {
 			unknown = append(unknown, name)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return Op{}, &InputError{Field: unknown[0], Msg: fmt.Sprintf("unknown field; valid fields: %s%s", strings.Join(historyFields, ", "), didYouMean(unknown[0], historyFields))}
+		return Op{}, &InputError{Field: unknown[0], Msg: fmt.Sprintf("unknown field; valid fields: %s%s", strings.Join(historyFields, ", "), suggest.Phrase(unknown[0], historyFields))}
 	}
 	d := opDecoder{fields: fields}
 	var op Op
@@ -327,54 +330,4 @@ func (d *opDecoder) absent(field, reason string) {
 	if raw, ok := d.fields[field]; ok && string(raw) != "null" {
 		d.fail(field, fmt.Sprintf("%s given, but %s: leave it out", raw, reason))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// didYouMean returns `; did you mean "x"?` for the valid name closest to name, when it is
-// close enough to be a likely typo, and "" otherwise.
-func didYouMean(name string, valid []string) string {
-	best, bestDistance := "", len(name)/2+1
-	for _, v := range valid {
-		if d := editDistance(strings.ToLower(name), v); d < bestDistance {
-			best, bestDistance = v, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// editDistance is the number of single-byte insertions, deletions, substitutions and swaps of
-// adjacent bytes that turn a into b (optimal string alignment distance).
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

@@ -74,7 +74,7 @@ func TestHistoryBadInput(t *testing.T) {
 		{"syntax", `{"client": 1, "op": "put",`, "", []string{"not a JSON object"}},
 		{"not an object", `[1, 2]`, "", []string{"not a JSON object"}},
 		{"null line", `null`, "", []string{"not a JSON object"}},
-		{"unknown op", `{"client": 1, "op": "gte", "key": "k", "output": "", "call": 1, "return": 2}`, "op", []string{`unknown operation "gte"`, "get, put, append, cas", `did you mean "get"?`}},
+		{"unknown op", `{"client": 1, "op": "gte", "key": "k", "output": "", "call": 1, "return": 2}`, "op", []string{`unknown operation "gte"`, "get, put, append, cas", `(did you mean "get"?)`}},
 		{"op not a string", `{"client": 1, "op": 1, "key": "k", "call": 1, "return": 2}`, "op", []string{"want a string"}},
 		{"missing op", `{"client": 1, "key": "k", "call": 1, "return": 2}`, "op", []string{"missing"}},
 		{"missing client", `{"op": "put", "key": "k", "value": "v", "call": 1, "return": 2}`, "client", []string{"missing"}},
@@ -91,7 +91,7 @@ func TestHistoryBadInput(t *testing.T) {
 		{"value on a get", `{"client": 1, "op": "get", "key": "k", "value": "v", "output": "", "call": 1, "return": 2}`, "value", []string{"a get has none"}},
 		{"output on a pending get", `{"client": 1, "op": "get", "key": "k", "output": "v", "call": 1, "return": null}`, "output", []string{"never learned"}},
 		{"ok false on a put", `{"client": 1, "op": "put", "key": "k", "value": "v", "ok": false, "call": 1, "return": 2}`, "ok", []string{"only a cas"}},
-		{"unknown field", `{"client": 1, "op": "put", "key": "k", "vaule": "v", "call": 1, "return": 2}`, "vaule", []string{"unknown field", `did you mean "value"?`}},
+		{"unknown field", `{"client": 1, "op": "put", "key": "k", "vaule": "v", "call": 1, "return": 2}`, "vaule", []string{"unknown field", `(did you mean "value"?)`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestParseOpKind(t *testing.T) {
 			t.Fatalf("ParseOpKind(%q) = %v, %v", k, parsed, err)
 		}
 	}
-	if _, err := ParseOpKind("apend"); err == nil || !strings.Contains(err.Error(), `did you mean "append"?`) {
+	if _, err := ParseOpKind("apend"); err == nil || !strings.Contains(err.Error(), `(did you mean "append"?)`) {
 		t.Fatalf("ParseOpKind(apend): %v", err)
 	}
 	if _, err := ParseOpKind("delete"); err == nil || strings.Contains(err.Error(), "did you mean") {

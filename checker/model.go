@@ -22,6 +22,8 @@ import (
 	"strings"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/raftsim/raftsim/internal/suggest"
 )
 
 // OpKind is the kind of a client operation on the KV service. It is the one operation
@@ -60,7 +62,7 @@ func ParseOpKind(name string) (OpKind, error) {
 		}
 	}
 	valid := opKindNames[OpGet:]
-	return 0, fmt.Errorf("unknown operation %q: want one of %s%s", name, strings.Join(valid, ", "), didYouMean(name, valid))
+	return 0, fmt.Errorf("unknown operation %q: want one of %s%s", name, strings.Join(valid, ", "), suggest.Phrase(name, valid))
 }
 
 // MarshalText encodes k as its name, so that JSON holds "get" rather than a number.

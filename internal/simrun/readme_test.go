@@ -63,6 +63,9 @@ var readmeRewrites = map[string]readmeRewrite{
 		run: "JOB_COMPLETION_INDEX=0 SIMRUN_SHARD_COUNT=2 go run ./cmd/simrun -seeds 1-1000 -out results/ -scenario raft/FailAgree", exit: -1},
 	"JOB_COMPLETION_INDEX=1 SIMRUN_SHARD_COUNT=2 go run ./cmd/simrun -seeds 1-1000 -out results/": {
 		run: "JOB_COMPLETION_INDEX=1 SIMRUN_SHARD_COUNT=2 go run ./cmd/simrun -seeds 1-1000 -out results/ -scenario raft/FailAgree", exit: -1},
+	// A history with a stale read: not linearizable.
+	`printf '%s\n' '{"client":1,"op":"put","key":"x","value":"a","call":0,"return":10}' '{"client":2,"op":"get","key":"x","output":"","call":20,"return":30}' | go run ./cmd/simrun check -out out/ -`: {
+		run: `printf '%s\n' '{"client":1,"op":"put","key":"x","value":"a","call":0,"return":10}' '{"client":2,"op":"get","key":"x","output":"","call":20,"return":30}' | go run ./cmd/simrun check -out out/ -`, exit: exitFail},
 	"docker build -f deploy/Dockerfile -t simrun .": {skip: "needs a container engine, which CI does not have", exit: -1},
 	"kubectl apply -f deploy/kubernetes/job.yaml":   {skip: "needs a Kubernetes cluster; TestShardsOfAJobMergeToTheUnsplitSweep runs what its tasks run", exit: -1},
 	"kubectl apply -f deploy/kubernetes/merge.yaml": {skip: "needs a Kubernetes cluster; TestShardsOfAJobMergeToTheUnsplitSweep merges as it does", exit: -1},

@@ -2,6 +2,7 @@ package checker_test
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/raftsim/raftsim/checker"
@@ -42,4 +43,31 @@ func ExampleCheckLiveness() {
 	// Output:
 	// true
 	// liveness: no leader was elected after the last fault healed at 10.000000s
+}
+
+// A history in the JSON Lines format of `simrun check`: one operation per line, with times in
+// any unit (here, without one).
+func ExampleReadHistory() {
+	history, err := checker.ReadHistory(strings.NewReader(`
+{"client": 1, "op": "append", "key": "k", "value": "a", "call": 0, "return": 10}
+{"client": 2, "op": "append", "key": "k", "value": "b", "call": 15, "return": null}
+{"client": 3, "op": "get", "key": "k", "output": "ba", "call": 20, "return": 30}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	result, err := checker.Check(history, checker.Options{TimeUnit: -1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(result.Describe())
+	// Output:
+	// not linearizable: key "k": no order of these 3 operations agrees with both real time and a single copy of the key's value:
+	//   [1] client 1 append("k", "a"), called at 0, returned at 10
+	//   [2] client 2 append("k", "b") pending, called at 15, outcome never learned
+	//   [3] client 3 get("k") -> "ba", called at 20, returned at 30
+	// The longest valid order is [1] [2], leaving the value "ab".
+	// Next, [3] must take effect by its return at 30, but no operation that could come next fits: [3] get returned "ba" but the value was "ab".
 }

@@ -109,16 +109,33 @@ func expectedVerdicts(testFile string) (map[string]string, error) {
 	return expected, nil
 }
 
-// openOps tracks each process's operation in progress.
-type openOps map[int]int // process -> index in history
+// events builds a history from invoke and completion events, one process at a time.
+type events struct {
+	history []checker.Op
+	open    map[int]int // process -> index in history of its operation in progress
+}
 
-func (o openOps) complete(history []checker.Op, process, line int) (*checker.Op, error) {
-	i, ok := o[process]
+// invoke starts op (Pending, called at line) for op.Client's process.
+func (e *events) invoke(op checker.Op, line int) {
+	if e.open == nil {
+		e.open = make(map[int]int)
+	}
+	op.Call, op.Pending = int64(line), true
+	e.open[op.Client] = len(e.history)
+	e.history = append(e.history, op)
+}
+
+// abandon leaves the process's operation in progress pending: its outcome is unknown.
+func (e *events) abandon(process int) { delete(e.open, process) }
+
+// complete returns at line the process's operation in progress, for the caller to fill in.
+func (e *events) complete(process, line int) (*checker.Op, error) {
+	i, ok := e.open[process]
 	if !ok {
 		return nil, fmt.Errorf("line %d: process %d completes an operation it never invoked", line, process)
 	}
-	delete(o, process)
-	op := &history[i]
+	delete(e.open, process)
+	op := &e.history[i]
 	op.Pending, op.Return = false, int64(line)
 	return op, nil
 }
@@ -128,8 +145,7 @@ var casArguments = regexp.MustCompile(`^\[(\d+) (\d+)\]$`)
 
 // convertJepsen converts an etcd register log of Jepsen.
 func convertJepsen(path string) ([]checker.Op, error) {
-	var history []checker.Op
-	open := openOps{}
+	var e events
 	err := eachLine(path, func(line int, text string) error {
 		m := jepsenLine.FindStringSubmatch(text)
 		if m == nil {
@@ -138,7 +154,7 @@ func convertJepsen(path string) ([]checker.Op, error) {
 		process, _ := strconv.Atoi(m[1])
 		kind, f, value := m[2], m[3], m[4]
 		if kind == "invoke" {
-			op := checker.Op{Client: process, Key: registerKey, Call: int64(line), Pending: true}
+			op := checker.Op{Client: process, Key: registerKey}
 			switch f {
 			case "read":
 				op.Kind = checker.OpGet
@@ -151,18 +167,17 @@ func convertJepsen(path string) ([]checker.Op, error) {
 				}
 				op.Kind, op.Expected, op.Value = checker.OpCAS, arguments[1], arguments[2]
 			}
-			open[process] = len(history)
-			history = append(history, op)
+			e.invoke(op, line)
 			return nil
 		}
 		switch {
 		case kind == "info", kind == "fail" && f == "read":
-			delete(open, process) // outcome unknown: stays pending
+			e.abandon(process)
 			return nil
 		case kind == "fail" && f != "cas":
 			return fmt.Errorf("line %d: a failed %s is not expected in these logs", line, f)
 		}
-		op, err := open.complete(history, process, line)
+		op, err := e.complete(process, line)
 		if err != nil {
 			return err
 		}
@@ -176,15 +191,14 @@ func convertJepsen(path string) ([]checker.Op, error) {
 		}
 		return nil
 	})
-	return history, err
+	return e.history, err
 }
 
 var kvLine = regexp.MustCompile(`^\{:process (\d+), :type :(invoke|ok), :f :(get|put|append), :key "([^"\\]*)", :value (nil|"[^"\\]*")\}$`)
 
 // convertKV converts a 6.824 KV log (Jepsen's EDN event maps, one per line).
 func convertKV(path string) ([]checker.Op, error) {
-	var history []checker.Op
-	open := openOps{}
+	var e events
 	err := eachLine(path, func(line int, text string) error {
 		m := kvLine.FindStringSubmatch(text)
 		if m == nil {
@@ -200,15 +214,14 @@ func convertKV(path string) ([]checker.Op, error) {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
 		if m[2] == "invoke" {
-			op := checker.Op{Client: process, Kind: kind, Key: m[4], Call: int64(line), Pending: true}
+			op := checker.Op{Client: process, Kind: kind, Key: m[4]}
 			if kind != checker.OpGet {
 				op.Value = value
 			}
-			open[process] = len(history)
-			history = append(history, op)
+			e.invoke(op, line)
 			return nil
 		}
-		op, err := open.complete(history, process, line)
+		op, err := e.complete(process, line)
 		if err != nil {
 			return err
 		}
@@ -217,7 +230,7 @@ func convertKV(path string) ([]checker.Op, error) {
 		}
 		return nil
 	})
-	return history, err
+	return e.history, err
 }
 
 func eachLine(path string, f func(line int, text string) error) error {

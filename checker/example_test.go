@@ -65,9 +65,9 @@ func ExampleReadHistory() {
 	fmt.Print(result.Describe())
 	// Output:
 	// not linearizable: key "k": no order of these 3 operations agrees with both real time and a single copy of the key's value:
-	//   [1] client 1 append("k", "a"), called at 0, returned at 10
-	//   [2] client 2 append("k", "b") pending, called at 15, outcome never learned
-	//   [3] client 3 get("k") -> "ba", called at 20, returned at 30
+	//   [1] c1 append("k", "a"), called at 0, returned at 10
+	//   [2] c2 append("k", "b") pending, called at 15, outcome never learned
+	//   [3] c3 get("k") -> "ba", called at 20, returned at 30
 	// The longest valid order is [1] [2], leaving the value "ab".
 	// Next, [3] must take effect by its return at 30, but no operation that could come next fits: [3] get returned "ba" but the value was "ab".
 }

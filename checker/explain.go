@@ -126,7 +126,10 @@ func explainIllegal(key string, witness []porcupine.Operation, keyOperations int
 		fmt.Fprintf(&text, "These %d of the key's %d operations are enough to show the violation; the others are later operations, earlier ones whose effect a lone put replaced, or reads not needed to show it.", len(witness), keyOperations)
 	}
 	if note != "" {
-		text.WriteString(" " + note)
+		if len(witness) < keyOperations {
+			text.WriteString(" ")
+		}
+		text.WriteString(note)
 	}
 	if len(witness) < keyOperations || note != "" {
 		text.WriteString("\n")
@@ -287,11 +290,16 @@ func describeOperationLine(op porcupine.Operation, format func(int64) string) st
 	return s + ", returned at " + format(op.Return)
 }
 
+// Label is the call as explanations write it, with its outcome: `get("k") -> "v"`,
+// `append("k", "x")`, `cas("k", "a" -> "b") -> swapped`, `put("k", "v") pending`.
+func (op Op) Label() string {
+	in := kvInput{Kind: op.Kind, Key: op.Key, Value: op.Value, Expected: op.Expected, Client: op.Client}
+	return describeCall(in, kvOutput{Value: op.Output, OK: op.OK, Pending: op.Pending})
+}
+
 // describeOp renders a caller's Op in one line.
 func describeOp(op Op, format func(int64) string) string {
-	in := kvInput{Kind: op.Kind, Key: op.Key, Value: op.Value, Expected: op.Expected, Client: op.Client}
-	out := kvOutput{Value: op.Output, OK: op.OK, Pending: op.Pending}
-	s := fmt.Sprintf("c%d %s, called at %s", op.Client, describeCall(in, out), format(op.Call))
+	s := fmt.Sprintf("c%d %s, called at %s", op.Client, op.Label(), format(op.Call))
 	if op.Pending {
 		return s + ", outcome never learned"
 	}

@@ -407,7 +407,7 @@ func TestExplanationBudget(t *testing.T) {
 		t.Fatalf("verdict %v with %d ops, want illegal with the unshrunk %d", r.Verdict, len(r.Ops), len(history))
 	}
 	d := r.Describe()
-	for _, want := range []string{"Shrinking stopped at its time budget of 1ns", "[71] client 1 get", "time budget was hit before the longest valid order"} {
+	for _, want := range []string{"Shrinking stopped at its time budget of 1ns", "[71] c1 get", "time budget was hit before the longest valid order"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("description lacks %q:\n%s", want, d)
 		}

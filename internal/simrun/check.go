@@ -6,13 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/raftsim/raftsim/checker"
+	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/timeline"
 )
 
 // stdin is where `simrun check -` reads; tests replace it.
@@ -56,7 +61,7 @@ func checkCommand(args []string, stdout, stderr io.Writer) int {
 	explainTimeout := fs.Duration("explain-timeout", checker.DefaultExplainTimeout, "time budget for shrinking and explaining a violation, on top of -timeout (0: no explanation)")
 	memory := fs.String("memory", formatSize(checker.DefaultMemoryBudgetBytes), "how much the heap may grow during the check, e.g. 512MiB or 4GiB (0: no bound); past it the verdict is unknown")
 	timeUnit := fs.String("time-unit", "none", "the unit of call and return, for the explanation: ns, us, ms, s, or none (printed as given)")
-	outDir := fs.String("out", "", "write Porcupine's visualization, linearizability.html, to `DIR`")
+	outDir := fs.String("out", "", "write the pages to `DIR`: timeline.html (one lane per client) and Porcupine's linearizability.html")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,16 +96,12 @@ func checkCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	var files []string
 	if *outDir != "" {
-		html := filepath.Join(*outDir, "linearizability.html")
-		err := os.MkdirAll(*outDir, 0o755)
-		if err == nil {
-			err = checker.WriteVisualization(r, nil, html)
-		}
+		written, err := writeCheckPages(*outDir, path, history, r, o)
 		if err != nil {
 			fmt.Fprintf(stderr, "simrun check: %v\n", err)
 			return exitUsage
 		}
-		files = append(files, html)
+		files = written
 	}
 
 	if *asJSON {
@@ -227,4 +228,89 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// The pages `simrun check -out DIR` writes, each linking the other.
+const (
+	checkTimelinePage  = "timeline.html"
+	checkPorcupinePage = "linearizability.html"
+)
+
+// writeCheckPages writes the timeline and Porcupine's page of a checked history into dir.
+func writeCheckPages(dir, source string, history []checker.Op, r checker.LinResult, o checker.Options) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var page strings.Builder
+	if err := timeline.Write(&page, checkTimeline(source, history, r)); err != nil {
+		return nil, err
+	}
+	timelinePath := filepath.Join(dir, checkTimelinePage)
+	if err := scenarios.WriteFileAtomic(timelinePath, []byte(page.String())); err != nil {
+		return nil, err
+	}
+	porcupinePath := filepath.Join(dir, checkPorcupinePage)
+	if err := checker.WriteVisualizationWith(r, nil, porcupinePath, checker.VisualizeOptions{BackLink: checkTimelinePage}); err != nil {
+		return nil, err
+	}
+	return []string{timelinePath, porcupinePath}, nil
+}
+
+// checkTimeline draws a history with client lanes only (a history has no servers): one span
+// per operation, those the check names marked "illegal", the page opened on them.
+func checkTimeline(source string, history []checker.Op, r checker.LinResult) *timeline.Model {
+	named := make(map[checker.Op]bool, len(r.Ops))
+	for _, op := range r.Ops {
+		named[op] = true
+	}
+	laneOf := map[int]int{}
+	var clients []int
+	start, end := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, op := range history {
+		if _, seen := laneOf[op.Client]; !seen {
+			laneOf[op.Client] = -1
+			clients = append(clients, op.Client)
+		}
+		start, end = min(start, op.Call), max(end, op.Call)
+		if !op.Pending {
+			end = max(end, op.Return)
+		}
+	}
+	sort.Ints(clients)
+	m := &timeline.Model{
+		Title:   "simrun check " + source,
+		Summary: []string{strings.SplitN(r.Describe(), "\n", 2)[0]},
+		StartNs: start, EndNs: end + 1,
+		Links: []timeline.Link{{Label: "Porcupine's page", Href: checkPorcupinePage}},
+		Notes: []string{"call and return times are drawn as nanoseconds, whatever their unit in the history"},
+	}
+	for i, client := range clients {
+		laneOf[client] = i
+		m.Lanes = append(m.Lanes, timeline.Lane{Name: fmt.Sprintf("c%d", client), Kind: "client"})
+	}
+	var v *timeline.Violation
+	for _, op := range history {
+		span := timeline.Span{Lane: laneOf[op.Client], Start: op.Call, End: op.Return, Label: op.Label(),
+			Detail: fmt.Sprintf("c%d %s, called at %d", op.Client, op.Label(), op.Call)}
+		if op.Pending {
+			span.End, span.Open = m.EndNs, true
+			span.Detail += ", outcome never learned"
+		} else {
+			span.Detail += fmt.Sprintf(", returned at %d", op.Return)
+		}
+		if named[op] {
+			span.Mark = "illegal"
+			if v == nil {
+				v = &timeline.Violation{Check: "linearizability", At: op.Call, Start: op.Call, End: op.Call,
+					Label: "not linearizable: key " + strconv.Quote(r.Key), Detail: r.Describe()}
+			}
+			v.At, v.Start, v.End = max(v.At, op.Call), min(v.Start, op.Call), max(v.End, span.End)
+			if !slices.Contains(v.Lanes, span.Lane) {
+				v.Lanes = append(v.Lanes, span.Lane)
+			}
+		}
+		m.Spans = append(m.Spans, span)
+	}
+	m.Violation = v
+	return m
 }

@@ -60,13 +60,24 @@ func TestCheckReadsStandardInputAndWritesThePage(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &result); err != nil {
 		t.Fatalf("-json printed %q: %v", out, err)
 	}
-	html := filepath.Join(dir, "linearizability.html")
-	if result.Verdict != "illegal" || result.Key == "" || len(result.Files) != 1 || result.Files[0] != html {
+	timelinePage, porcupinePage := filepath.Join(dir, "timeline.html"), filepath.Join(dir, "linearizability.html")
+	if result.Verdict != "illegal" || result.Key == "" || len(result.Files) != 2 || result.Files[0] != timelinePage || result.Files[1] != porcupinePage {
 		t.Fatalf("-json: %+v", result)
 	}
-	page, err := os.ReadFile(html)
-	if err != nil || !strings.Contains(string(page), result.Key) {
-		t.Fatalf("the page does not show key %q (%v)", result.Key, err)
+	page, err := os.ReadFile(porcupinePage)
+	if err != nil || !strings.Contains(string(page), result.Key) || !strings.Contains(string(page), `"timeline.html"`) {
+		t.Fatalf("Porcupine's page does not show key %q or link the timeline (%v)", result.Key, err)
+	}
+	// The timeline: one client lane (c01-bad has one client, process 0), the operations the
+	// check names marked, the page opened on them.
+	page, err = os.ReadFile(timelinePage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"name":"c0","kind":"client"}`, `"m":"illegal"`, `"violation":{"check":"linearizability"`, `"href":"linearizability.html"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the timeline page lacks %s", want)
+		}
 	}
 }
 

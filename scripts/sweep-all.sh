@@ -4,6 +4,7 @@
 # under test is $SUT (default raftsim); scenarios that do not run on it are skipped and named.
 #   scripts/sweep-all.sh [SEEDS] [PREFIX]     e.g.  scripts/sweep-all.sh 1-200   scripts/sweep-all.sh 1-1000 raft/
 #   SUT=etcd scripts/sweep-all.sh 1-1000 kv/
+# PARALLEL sets -parallel (default 2); SIMRUN_FLAGS adds flags, e.g. SIMRUN_FLAGS="-check-timeout 60s".
 set -euo pipefail
 seeds=${1:-1-200}
 prefix=${2:-}
@@ -20,7 +21,7 @@ while read -r sc suts; do
     echo "$sc: skipped, does not run on $sut (runs on $suts)"
     continue
   fi
-  if ! out=$("$bin" -sut "$sut" -scenario "$sc" -seeds "$seeds" -parallel "${PARALLEL:-2}"); then status=1; fi
+  if ! out=$("$bin" -sut "$sut" -scenario "$sc" -seeds "$seeds" -parallel "${PARALLEL:-2}" ${SIMRUN_FLAGS:-}); then status=1; fi
   printf '%s\n' "$out"
 done < <("$bin" -list | awk '/^SCENARIOS/ {on=1; next} /^PLANTED/ {on=0} on && NF {print $1, $2}')
 exit $status

@@ -26,6 +26,8 @@ type ClerkConfig struct {
 	// after each such round of one call, up to RetryBackoffMax (0 = DefaultRetryBackoffMax), so
 	// that the attempt cap spans seconds of unavailability rather than a burst of refusals.
 	RetryBackoff, RetryBackoffMax sim.Time
+	// Probe, when set, hears the clerk's code probes (probes.go).
+	Probe ProbeFunc
 }
 
 // Clerk defaults.
@@ -163,6 +165,9 @@ func (c *Clerk) Timer(tag uint64) {
 		c.startCall()
 	case timerTimeout:
 		c.stats.Timeouts++
+		if len(c.cfg.Servers) > 1 {
+			c.cfg.Probe.hit(c.env.ID(), ProbeClerkTimeoutOtherSrv)
+		}
 		c.leader = -1
 		c.retry(c.nextServer(c.target))
 	case timerBackoff:
@@ -182,7 +187,7 @@ func (c *Clerk) startCall() {
 	c.attempts = 0
 	c.failures = 0
 	c.stats.Calls++
-	if c.leader < 0 {
+	if c.leader < 0 || c.cfg.Workload.Roam {
 		c.leader = c.pickRand.Intn(len(c.cfg.Servers))
 	}
 	c.target = c.leader
@@ -205,6 +210,9 @@ func (c *Clerk) Receive(from sim.NodeID, payload []byte) {
 		return
 	}
 	if !c.active || r.Client != c.client || r.Seq != c.seq {
+		if r.Client == c.client {
+			c.cfg.Probe.hit(c.env.ID(), ProbeClerkReplyAfterCall)
+		}
 		c.stats.StaleReplies++
 		return
 	}
@@ -216,11 +224,15 @@ func (c *Clerk) Receive(from sim.NodeID, payload []byte) {
 		c.stats.Completed++
 		c.cfg.History.Complete(c.call, r.Value, r.Swapped)
 		c.gen.observe(&c.cmd, c.keyIndex, r.Value, r.Swapped)
+		if c.attempts > 1 {
+			c.gen.retried()
+		}
 		c.scheduleNext()
 		return
 	}
 	if fromIndex != c.target {
 		// A late answer from a server tried earlier: the current attempt is still out.
+		c.cfg.Probe.hit(c.env.ID(), ProbeClerkLateReply)
 		c.stats.StaleReplies++
 		return
 	}
@@ -241,6 +253,7 @@ func (c *Clerk) Receive(from sim.NodeID, payload []byte) {
 func (c *Clerk) retry(next int) {
 	if c.attempts >= c.cfg.MaxAttempts {
 		// Give up: the outcome stays unknown, so the call stays Pending in the history.
+		c.cfg.Probe.hit(c.env.ID(), ProbeClerkGaveUp)
 		c.cfg.History.GiveUp(c.call)
 		c.active = false
 		c.stats.GaveUp++

@@ -68,6 +68,14 @@ type ServerConfig struct {
 	// Observer, when set, hears what each server applies and which reads it serves, for
 	// traces and timelines. It must not affect the run.
 	Observer Observer
+	// Probe, when set, hears the server's code probes and events (probes.go).
+	Probe ProbeFunc
+	// StateApplied, when set, is told the state machine's digest after every applied entry
+	// (StateMachine.Digest), for the replica state check.
+	StateApplied func(node sim.NodeID, index, digest uint64)
+	// CorruptRestore is a test-only fault: the server with this node id + 1 (0: none) alters
+	// its state after restoring a snapshot from the leader, a divergence no client sees.
+	CorruptRestore int
 }
 
 // Observer hears the KV service's own steps on every server, in the order they happen.
@@ -130,6 +138,8 @@ type Server struct {
 	pendingTerm uint64
 	nextReadCtx uint64
 	sweepArmed  bool
+	// restored: Restore ran once (at start); later calls install snapshots from the leader.
+	restored bool
 
 	replyBuf []byte
 	stats    ServerStats
@@ -151,6 +161,9 @@ type pendingRead struct {
 	startedAt sim.Time
 	attempts  int
 }
+
+// corruptKey is the key ServerConfig.CorruptRestore writes: no client uses it.
+const corruptKey = "corrupted-by-test"
 
 // NewServer returns an empty KV server on host (its state arrives through Restore and Apply).
 func NewServer(host sut.Host, cfg ServerConfig) *Server {
@@ -186,6 +199,13 @@ func (s *Server) Restore(index uint64, snapshot []byte) {
 	if err := s.sm.Restore(snapshot); err != nil {
 		panic(fmt.Sprintf("kv: node %d cannot load a snapshot: %v", s.host.ID(), err))
 	}
+	if s.cfg.CorruptRestore == int(s.host.ID())+1 && s.restored {
+		s.sm.set([]byte(corruptKey), "corrupt")
+	}
+	s.restored = true
+	if s.numPending() > 0 {
+		s.cfg.Probe.hit(s.host.ID(), ProbeSnapshotOverPending)
+	}
 	// A snapshot from the leader may cover the indices of pending proposals, which then never
 	// come through Apply: their outcome is unknown here.
 	s.failAll(NoLeader)
@@ -216,11 +236,13 @@ func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
 	// latest sender.
 	for i := s.pendingHead; i < len(s.pending); i++ {
 		if p := &s.pending[i]; p.client == cmd.client && p.seq == cmd.seq {
+			s.cfg.Probe.hit(s.host.ID(), ProbeRetryJoinsPending)
 			p.from = from
 			return
 		}
 	}
 	if s.numPending() >= s.cfg.MaxPending {
+		s.cfg.Probe.hit(s.host.ID(), ProbeServerBusy)
 		s.reply(from, &cmd, ErrBusy, Result{}, &st)
 		return
 	}
@@ -229,10 +251,12 @@ func (s *Server) HandleMessage(from sim.NodeID, payload []byte) {
 	index, term, ok := s.host.Propose(payload[1:])
 	if !ok {
 		// Leader but refused: raft's bound on uncommitted entries.
+		s.cfg.Probe.hit(s.host.ID(), ProbeServerBusy)
 		s.reply(from, &cmd, ErrBusy, Result{}, &st)
 		return
 	}
 	s.stats.Proposed++
+	s.cfg.Probe.hit(s.host.ID(), EventProposed)
 	if n := len(s.pending); n > s.pendingHead && s.pending[n-1].index >= index {
 		panic(fmt.Sprintf("kv: node %d proposed at index %d after a pending proposal at index %d in the same term", s.host.ID(), index, s.pending[n-1].index))
 	}
@@ -250,10 +274,12 @@ func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *sut.Status) {
 		return
 	}
 	if s.cfg.ReadMode == ReadIndex && st.Role != sut.Leader {
+		s.cfg.Probe.hit(s.host.ID(), ProbeFollowerRedirectedRead)
 		s.reply(from, cmd, ErrWrongLeader, Result{}, st)
 		return
 	}
 	if s.numPending() >= s.cfg.MaxPending {
+		s.cfg.Probe.hit(s.host.ID(), ProbeServerBusy)
 		s.reply(from, cmd, ErrBusy, Result{}, st)
 		return
 	}
@@ -268,6 +294,7 @@ func (s *Server) startRead(from sim.NodeID, cmd *commandView, st *sut.Status) {
 		return
 	}
 	s.stats.Reads++
+	s.cfg.Probe.hit(s.host.ID(), EventReadStarted)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.ReadStarted(s.host.ID(), ctx, cmd.client, cmd.seq, string(cmd.key))
 	}
@@ -294,10 +321,14 @@ func (s *Server) Apply(e sut.Entry) {
 		s.stats.Applied++
 		if res.Duplicate {
 			s.stats.Duplicates++
+			s.cfg.Probe.hit(s.host.ID(), ProbeDuplicateWriteApplied)
 		}
 		if s.cfg.Observer != nil {
 			s.cfg.Observer.Applied(s.host.ID(), e.Index, cmd.command(), res)
 		}
+	}
+	if s.cfg.StateApplied != nil {
+		s.cfg.StateApplied(s.host.ID(), e.Index, s.sm.Digest())
 	}
 	for s.pendingHead < len(s.pending) && s.pending[s.pendingHead].index <= e.Index {
 		p := s.pending[s.pendingHead]
@@ -308,6 +339,7 @@ func (s *Server) Apply(e sut.Entry) {
 		if normal && p.index == e.Index && p.client == cmd.client && p.seq == cmd.seq {
 			s.sendReply(p.from, p.client, p.seq, OK, res, NoLeader)
 		} else {
+			s.cfg.Probe.hit(s.host.ID(), ProbeProposalReplaced)
 			s.sendReply(p.from, p.client, p.seq, ErrRetry, Result{}, NoLeader)
 		}
 	}
@@ -322,6 +354,7 @@ func (s *Server) ReadReady(ctx uint64) {
 	for i := range s.reads {
 		if r := s.reads[i]; r.ctx == ctx {
 			s.reads = slices.Delete(s.reads, i, i+1)
+			s.cfg.Probe.hit(s.host.ID(), EventReadServed)
 			if s.cfg.Observer != nil {
 				s.cfg.Observer.ReadServed(s.host.ID(), r.ctx, r.client, r.seq, s.sm.getBytes(r.key), true)
 			}
@@ -358,6 +391,7 @@ func (s *Server) sweep(st *sut.Status) {
 	if s.numPending() == 0 || (st.Role == sut.Leader && st.Term == s.pendingTerm) {
 		return
 	}
+	s.cfg.Probe.hit(s.host.ID(), ProbePendingFailedOnChange)
 	if s.cfg.ReadMode == ReadFollower {
 		s.failProposals(int32(st.Lead))
 		return
@@ -376,6 +410,7 @@ func (s *Server) retryReads(st *sut.Status) {
 		case r.attempts < s.cfg.MaxReadAttempts && s.host.ReadIndex(r.ctx):
 			r.startedAt, r.attempts = now, r.attempts+1
 			s.stats.ReadRetries++
+			s.cfg.Probe.hit(s.host.ID(), ProbeReadRetried)
 		default:
 			if s.cfg.Observer != nil {
 				s.cfg.Observer.ReadServed(s.host.ID(), r.ctx, r.client, r.seq, "", false)

@@ -23,6 +23,8 @@ type StateMachine struct {
 	// its result is the state at the moment the retry is applied, which lies inside the call.
 	sessions map[uint64]session
 	bug      Bug
+	// digest is the state's digest (Digest), kept up to date by every change.
+	digest uint64
 }
 
 type session struct {
@@ -64,9 +66,11 @@ func (m *StateMachine) getBytes(key []byte) string {
 // set stores value under key, allocating the key only the first time it is written.
 func (m *StateMachine) set(key []byte, value string) {
 	if i, ok := m.slot[string(key)]; ok {
+		m.digest += pairDigest(key, value) - pairDigest(key, m.values[i])
 		m.values[i] = value
 		return
 	}
+	m.digest += pairDigest(key, value)
 	if len(m.keys) >= maxStateKeys {
 		panic(fmt.Sprintf("kv: state machine holds %d keys, the limit", len(m.keys)))
 	}
@@ -114,7 +118,7 @@ func (m *StateMachine) apply(c *commandView) Result {
 			swapped = true
 		}
 	}
-	m.sessions[c.client] = session{seq: c.seq, swapped: swapped}
+	m.setSession(c.client, session{seq: c.seq, swapped: swapped})
 	return Result{Swapped: swapped}
 }
 
@@ -167,7 +171,6 @@ func (m *StateMachine) Snapshot() []byte {
 // Garbage is rejected with an error and leaves the state unchanged.
 func (m *StateMachine) Restore(data []byte) error {
 	fresh := NewStateMachine(m.bug)
-	sessions := fresh.sessions
 	if len(data) > 0 {
 		d := decoder{b: data}
 		if v := d.byte(); v != snapshotVersion && d.err == nil {
@@ -208,13 +211,65 @@ func (m *StateMachine) Restore(data []byte) error {
 			if swapped > 1 {
 				return fmt.Errorf("kv: snapshot session %d has swapped byte %d", i, swapped)
 			}
-			sessions[c] = session{seq: seq, swapped: swapped == 1}
+			fresh.setSession(c, session{seq: seq, swapped: swapped == 1})
 			prevClient = c
 		}
 		if err := d.finish("snapshot"); err != nil {
 			return err
 		}
 	}
-	m.slot, m.keys, m.values, m.sessions = fresh.slot, fresh.keys, fresh.values, fresh.sessions
+	m.slot, m.keys, m.values, m.sessions, m.digest = fresh.slot, fresh.keys, fresh.values, fresh.sessions, fresh.digest
 	return nil
+}
+
+// setSession records client's last applied write.
+func (m *StateMachine) setSession(client uint64, s session) {
+	if old, ok := m.sessions[client]; ok {
+		m.digest -= sessionDigest(client, old)
+	}
+	m.sessions[client] = s
+	m.digest += sessionDigest(client, s)
+}
+
+// Digest is a 64-bit digest of the whole state: the key/value map and the duplicate table. Two
+// state machines that applied the same commands from the same state have equal digests; a
+// replica whose state diverged (a snapshot restored wrongly, a write applied twice or lost)
+// almost surely has another. It is the sum of one hash per key/value pair and per session, so
+// that each write updates it at the cost of hashing what it wrote, and it does not depend on
+// the order in which keys were created.
+func (m *StateMachine) Digest() uint64 { return m.digest }
+
+// pairDigest and sessionDigest are the terms of Digest's sum.
+func pairDigest(key []byte, value string) uint64 {
+	h := uint64(fnvOffset64)
+	for _, b := range key {
+		h = (h ^ uint64(b)) * fnvPrime64
+	}
+	h = (h ^ 0xff) * fnvPrime64 // separates key from value
+	for i := 0; i < len(value); i++ {
+		h = (h ^ uint64(value[i])) * fnvPrime64
+	}
+	return mix64(h)
+}
+
+func sessionDigest(client uint64, s session) uint64 {
+	x := client*0x9e3779b97f4a7c15 ^ mix64(s.seq)
+	if s.swapped {
+		x = ^x
+	}
+	return mix64(x ^ 0x5e55105)
+}
+
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+// mix64 is SplitMix64's finalizer.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

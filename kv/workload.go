@@ -26,6 +26,20 @@ type Workload struct {
 	MaxOps int
 	// StopAt: no call starts at or after this global virtual time (0 = no stop time).
 	StopAt sim.Time
+
+	// Workload shapes that crowd the moments where replication bugs show (all off when zero).
+	// HotKeyChance: a call picks key k0 with this probability, so that clients contend on it.
+	HotKeyChance float64
+	// ReadAfterWrite: after a write succeeds, the clerk's next call is, with this
+	// probability, a Get of the same key started at once (read-your-writes under contention).
+	ReadAfterWrite float64
+	// BurstOps: after a call that needed more than one attempt (a sign of a leader change)
+	// completes, the next BurstOps calls start with no think time, so proposals pile up on a
+	// new leader.
+	BurstOps int
+	// Roam: every call starts at a random server instead of the one believed to lead, so
+	// followers see requests and redirect them.
+	Roam bool
 }
 
 // Workload limits.
@@ -33,6 +47,7 @@ const (
 	DefaultKeys      = 5
 	MaxWorkloadKeys  = 1 << 20
 	MaxValuePadBytes = 1 << 20
+	MaxBurstOps      = 1000
 )
 
 func (w Workload) withDefaults() Workload {
@@ -60,6 +75,10 @@ func (w Workload) Validate() error {
 		return fmt.Errorf("kv: Workload.ValueBytes = %d, want 0..%d", w.ValueBytes, MaxValuePadBytes)
 	case w.MaxOps < 0:
 		return fmt.Errorf("kv: Workload.MaxOps = %d, want >= 0", w.MaxOps)
+	case !(w.HotKeyChance >= 0 && w.HotKeyChance <= 1) || !(w.ReadAfterWrite >= 0 && w.ReadAfterWrite <= 1):
+		return fmt.Errorf("kv: Workload.HotKeyChance (%v) and ReadAfterWrite (%v) must be probabilities in [0, 1]", w.HotKeyChance, w.ReadAfterWrite)
+	case w.BurstOps < 0 || w.BurstOps > MaxBurstOps:
+		return fmt.Errorf("kv: Workload.BurstOps = %d, want 0..%d", w.BurstOps, MaxBurstOps)
 	}
 	total := w.GetWeight + w.PutWeight + w.AppendWeight + w.CASWeight
 	if total <= 0 || total > 1<<30 {
@@ -79,6 +98,10 @@ type generator struct {
 	// so that CASes succeed as often as the interleaving allows.
 	lastSeen []string
 	issued   int
+	// readKey is the key of a Get to make next (read-after-write), or -1.
+	readKey int
+	// burstLeft calls start with no think time.
+	burstLeft int
 }
 
 func newGenerator(w Workload, rnd *sim.Rand, clerk int) *generator {
@@ -86,7 +109,7 @@ func newGenerator(w Workload, rnd *sim.Rand, clerk int) *generator {
 		panic(err)
 	}
 	w = w.withDefaults()
-	g := &generator{w: w, rnd: rnd, clerk: clerk, keyNames: make([]string, w.Keys), lastSeen: make([]string, w.Keys)}
+	g := &generator{w: w, rnd: rnd, clerk: clerk, keyNames: make([]string, w.Keys), lastSeen: make([]string, w.Keys), readKey: -1}
 	for i := range g.keyNames {
 		g.keyNames[i] = "k" + strconv.Itoa(i)
 	}
@@ -95,6 +118,13 @@ func newGenerator(w Workload, rnd *sim.Rand, clerk int) *generator {
 
 // think draws the pause before the next call.
 func (g *generator) think() sim.Time {
+	if g.readKey >= 0 {
+		return 0
+	}
+	if g.burstLeft > 0 {
+		g.burstLeft--
+		return 0
+	}
 	if g.w.ThinkMax == 0 {
 		return 0
 	}
@@ -113,6 +143,10 @@ func (g *generator) more(now sim.Time) bool {
 func (g *generator) next(seq uint64) (c Command, keyIndex int) {
 	g.issued++
 	w := &g.w
+	if g.readKey >= 0 {
+		keyIndex, g.readKey = g.readKey, -1
+		return Command{Kind: OpGet, Seq: seq, Key: g.keyNames[keyIndex]}, keyIndex
+	}
 	pick := g.rnd.Intn(w.GetWeight + w.PutWeight + w.AppendWeight + w.CASWeight)
 	switch {
 	case pick < w.GetWeight:
@@ -125,6 +159,9 @@ func (g *generator) next(seq uint64) (c Command, keyIndex int) {
 		c.Kind = OpCAS
 	}
 	keyIndex = g.rnd.Intn(w.Keys)
+	if w.HotKeyChance > 0 && g.rnd.Chance(w.HotKeyChance) {
+		keyIndex = 0
+	}
 	c.Seq = seq
 	c.Key = g.keyNames[keyIndex]
 	if c.Kind != OpGet {
@@ -157,4 +194,10 @@ func (g *generator) observe(c *Command, keyIndex int, output string, swapped boo
 	case c.Kind == OpPut, c.Kind == OpCAS && swapped:
 		g.lastSeen[keyIndex] = c.Value
 	}
+	if c.Kind != OpGet && g.w.ReadAfterWrite > 0 && g.rnd.Chance(g.w.ReadAfterWrite) {
+		g.readKey = keyIndex
+	}
 }
+
+// retried tells the generator that the call just completed needed more than one attempt.
+func (g *generator) retried() { g.burstLeft = g.w.BurstOps }

@@ -75,6 +75,10 @@ func (m *Message) MarshalTo(buf []byte) []byte {
 	return buf
 }
 
+// WireFlagReject is the bit of a message's flags byte (the second byte of its encoding) that
+// says it rejects, for hosts that classify messages without decoding them.
+const WireFlagReject = flagReject
+
 var errTruncated = errors.New("raft: message truncated or varint overflow")
 
 // decoder reads the wire format; the first error sticks and later reads return zero.

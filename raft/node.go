@@ -27,6 +27,9 @@ type Config struct {
 	MaxUncommittedEntries int
 	Rand                  Rand // the node's own random stream (election timeout jitter)
 	Bug                   Bug  // planted bug to switch on (BugNone = correct)
+	// Probe, when set, is told when the node reaches one of the rare situations of Probes
+	// (coverage for test harnesses; nil: off).
+	Probe func(name string)
 }
 
 const (
@@ -109,6 +112,9 @@ type Node struct {
 	msgsSpare        []Message
 	readStatesSpare  []ReadState
 
+	// termFromDisk: the term was recovered at start and has not changed since.
+	termFromDisk bool
+
 	proposalsDropped uint64
 	readsDropped     uint64
 	messagesDropped  uint64
@@ -162,7 +168,11 @@ func New(cfg Config, p Persisted) *Node {
 	}
 	// The commit index is volatile in the paper; a persisted one beyond the durable log can
 	// only come from writes lost in a crash, so it is clamped to what the log holds.
+	if hs.Commit > n.log.lastIndex() {
+		n.probe(ProbeCommitClampedOnRestart)
+	}
 	n.commit = max(snap.Index, min(hs.Commit, n.log.lastIndex()))
+	n.termFromDisk = n.term > 0
 	n.applied = snap.Index
 	n.applyingTo = snap.Index
 	n.persistedHardState = hs
@@ -260,10 +270,14 @@ func (n *Node) becomeFollower(term uint64, lead int) {
 		panic("raft: invariant violated: term going back from " + strconv.FormatUint(n.term, 10) +
 			" to " + strconv.FormatUint(term, 10))
 	}
+	if n.role == Leader && n.log.lastIndex() > n.commit {
+		n.probe(ProbeLeaderStepsDownUncommitted)
+	}
 	if term > n.term {
 		// Figure 2: votedFor is reset only when the term increases.
 		n.term = term
 		n.vote = None
+		n.termFromDisk = false
 	} else if n.cfg.Bug == BugVoteTwice {
 		// PLANTED BUG vote-twice: forgets the vote of this term on a step-down without a term
 		// change, so the node can grant a second vote in the same term.
@@ -313,6 +327,7 @@ func (n *Node) becomeCandidate() {
 		panic("raft: invariant violated: leader starting an election")
 	}
 	n.term++
+	n.termFromDisk = false
 	n.vote = n.id
 	n.role = Candidate
 	n.lead = None
@@ -345,6 +360,9 @@ func (n *Node) becomeLeader() {
 	n.electionElapsedTicks = 0
 	n.heartbeatElapsedTicks = 0
 	last := n.log.lastIndex()
+	if last > n.commit {
+		n.probe(ProbeLeaderInheritsUncommitted)
+	}
 	for i := range n.progress {
 		pr := &n.progress[i]
 		pr.match = 0
@@ -392,6 +410,7 @@ func (n *Node) tickLeader() {
 			}
 			n.progress[n.selfSlot].recentActive = true
 			if active < n.quorum {
+				n.probe(ProbeCheckQuorumStepDown)
 				n.becomeFollower(n.term, None)
 				return
 			}
@@ -405,6 +424,7 @@ func (n *Node) tickLeader() {
 		pr.snapshotAgeTicks++
 		if pr.snapshotAgeTicks >= n.cfg.ElectionTicks {
 			// The snapshot or its reply was probably lost: probe again, which resends it.
+			n.probe(ProbeSnapshotResent)
 			pr.becomeProbe(pr.match + 1)
 		}
 	}
@@ -441,6 +461,7 @@ func (n *Node) Step(m Message) {
 	switch {
 	case m.Term > n.term:
 		if (m.Type == MsgVote || m.Type == MsgPreVote) && n.inLease() {
+			n.probe(ProbeVoteIgnoredInLease)
 			return
 		}
 		switch {
@@ -457,6 +478,7 @@ func (n *Node) Step(m Message) {
 		if (n.cfg.CheckQuorum || n.cfg.PreVote) && (m.Type == MsgApp || m.Type == MsgHeartbeat) {
 			// A stale leader would otherwise never learn the newer term from a node that
 			// ignores it (pre-vote keeps that node from disrupting the others): tell it.
+			n.probe(ProbeStaleTermAppend)
 			n.send(Message{Type: MsgAppResp, To: m.From})
 		} else if m.Type == MsgPreVote {
 			n.send(Message{Type: MsgPreVoteResp, To: m.From, Reject: true})
@@ -499,6 +521,9 @@ func (n *Node) handleVoteRequest(m Message) {
 		return
 	}
 	n.send(Message{Type: respType, To: m.From, Term: m.Term})
+	if m.Type == MsgVote && n.termFromDisk {
+		n.probe(ProbeVoteAfterRestartSameTerm)
+	}
 	if m.Type == MsgVote {
 		n.electionElapsedTicks = 0
 		n.vote = m.From
@@ -538,6 +563,7 @@ func (n *Node) stepCandidate(from int, m Message) {
 	switch m.Type {
 	case MsgApp:
 		// Figure 2: AppendEntries from a leader of our term: it won, return to follower.
+		n.probe(ProbeCandidateYieldsSameTerm)
 		n.becomeFollower(m.Term, m.From)
 		n.handleAppend(m)
 	case MsgHeartbeat:
@@ -584,6 +610,7 @@ func (n *Node) poll(from int, granted bool) {
 			n.becomeLeader()
 		}
 	case rejects >= n.quorum:
+		n.probe(ProbeElectionLost)
 		n.becomeFollower(n.term, None)
 	}
 }
@@ -614,6 +641,7 @@ func (n *Node) handleAppend(m Message) {
 	}
 	if lastNew <= n.commit {
 		// Everything in it is already committed here: a duplicate or a reordered old request.
+		n.probe(ProbeAppendAlreadyCommitted)
 		n.send(Message{Type: MsgAppResp, To: m.From, Index: lastNew})
 		return
 	}
@@ -630,6 +658,7 @@ func (n *Node) handleAppend(m Message) {
 		ents = ents[n.commit-prev:]
 		prev = n.commit
 		consistent = true
+		n.probe(ProbeAppendOverlapsCommit)
 	} else {
 		t, ok := n.log.term(prev)
 		consistent = ok && t == m.LogTerm
@@ -665,6 +694,7 @@ func (n *Node) handleAppend(m Message) {
 			if n.role == Leader {
 				panic("raft: invariant violated: leader truncating its own log (Leader Append-Only)")
 			}
+			n.probe(ProbeFollowerTruncatesConflict)
 			n.log.truncateFrom(e.Index)
 			break
 		}
@@ -738,7 +768,13 @@ func (n *Node) handleSnapshot(m Message) {
 	}
 	// Figure 13: keep the entries after the snapshot if our log has its last entry.
 	t, ok := n.log.term(s.Index)
-	n.log.restore(s, ok && t == s.Term)
+	keep := ok && t == s.Term
+	if keep && n.log.lastIndex() > s.Index {
+		n.probe(ProbeSnapshotKeepsSuffix)
+	} else if !keep && n.log.lastIndex() > n.commit {
+		n.probe(ProbeSnapshotReplacesLog)
+	}
+	n.log.restore(s, keep)
 	n.logNeedsSync = true
 	n.snapshotToReport = s
 	n.installFromLeader = true
@@ -826,6 +862,7 @@ func (n *Node) sendAppend(slot int, sendIfEmpty bool) bool {
 		}
 		// The entries it needs were compacted: send the snapshot instead.
 		snap := n.log.snapshot
+		n.probe(ProbeSnapshotSent)
 		n.send(Message{Type: MsgSnap, To: n.peers[slot], Index: snap.Index, LogTerm: snap.Term, Snapshot: snap})
 		pr.becomeSnapshot(snap.Index)
 		return true
@@ -855,9 +892,11 @@ func (n *Node) handleAppendResponse(slot int, m Message) {
 		// already known to match) are ignored.
 		if pr.state == progressReplicate {
 			if m.Index <= pr.match {
+				n.probe(ProbeStaleRejectIgnored)
 				return
 			}
 		} else if m.Index != pr.next-1 {
+			n.probe(ProbeStaleRejectIgnored)
 			return
 		}
 		next := m.ConflictIndex
@@ -870,6 +909,8 @@ func (n *Node) handleAppendResponse(slot int, m Message) {
 				after := n.log.searchFirstTermAtLeast(m.ConflictTerm+1, lo, hi)
 				if after > lo && n.log.mustTerm(after-1) == m.ConflictTerm {
 					next = after
+				} else {
+					n.probe(ProbeBacktrackByTerm)
 				}
 			}
 		}
@@ -954,6 +995,9 @@ func (n *Node) maybeCommit() bool {
 	if !termOK {
 		return false
 	}
+	if n.log.mustTerm(n.commit+1) != n.term {
+		n.probe(ProbeOldTermEntryCommitted)
+	}
 	n.commitTo(quorumIndex)
 	n.startPendingReads()
 	return true
@@ -971,6 +1015,7 @@ func (n *Node) Propose(data []byte) (index, term uint64, isLeader bool) {
 		return 0, n.term, false
 	}
 	if n.log.lastIndex()-n.commit >= uint64(n.cfg.MaxUncommittedEntries) {
+		n.probe(ProbeProposalRefused)
 		n.proposalsDropped++
 		return 0, n.term, false
 	}
@@ -1005,6 +1050,8 @@ func (n *Node) startRead(ctx uint64, from int) bool {
 	if n.committedInCurrentTerm() {
 		r.index = n.commit
 		r.round = n.openReadRound()
+	} else {
+		n.probe(ProbeReadWaitsForTermCommit)
 	}
 	n.pendingReads = append(n.pendingReads, r)
 	n.advanceReads()
@@ -1070,6 +1117,9 @@ func (n *Node) advanceReads() {
 }
 
 func (n *Node) dropPendingReads() {
+	if n.readHead < len(n.pendingReads) {
+		n.probe(ProbeReadsDroppedOnStepDown)
+	}
 	n.pendingReads = n.pendingReads[:0]
 	n.readHead = 0
 	for i := range n.progress {

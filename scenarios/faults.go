@@ -107,6 +107,16 @@ func (n *nemesis) apply(f Fault) {
 				n.openWindow(fmt.Sprintf("clock: %s at %.3gx", n.name(x), f.Rate))
 			}
 		}
+	case FaultDropNext:
+		for _, l := range f.Links {
+			net.DropNext(id(l[0]), id(l[1]))
+		}
+	case FaultDropReply:
+		for _, x := range f.Nodes {
+			for _, c := range f.Clients {
+				net.DropNext(id(x), id(n.s.Nodes+c))
+			}
+		}
 	case FaultNet:
 		c := net.Config()
 		c.DropRate, c.DuplicateRate, c.LongDelayRate = f.Drop, f.Duplicate, f.LongDelay
@@ -126,8 +136,14 @@ func (n *nemesis) isolate(x int) {
 
 func (n *nemesis) crash(x int) {
 	if n.r.sim.IsUp(sim.NodeID(x)) {
+		if n.r.watch != nil {
+			n.r.watch.crashing(x)
+		}
 		n.r.sim.Crash(sim.NodeID(x))
 		n.openWindow(fmt.Sprintf("crash: %s down", n.name(x)))
+		if n.r.watch != nil {
+			n.r.watch.crashed()
+		}
 	}
 }
 
@@ -147,6 +163,9 @@ func (n *nemesis) pause(x int) {
 
 func (n *nemesis) resume(x int) {
 	if n.r.sim.IsPaused(sim.NodeID(x)) {
+		if n.r.watch != nil {
+			n.r.watch.resuming(x)
+		}
 		n.r.sim.Resume(sim.NodeID(x))
 		n.closeWindows(fmt.Sprintf("pause: %s ", n.name(x)))
 	}

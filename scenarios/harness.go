@@ -82,6 +82,8 @@ type run struct {
 	opts    Options
 	// listeners hear the servers' reports after the monitor (added before addServers).
 	listeners []sut.Observer
+	// watch is a workload run's observer of itself (nil in scripted runs).
+	watch *watch
 }
 
 func newRun(scenario string, seed uint64, target *sut.SUT, bug Bug, nodes int, net sim.NetworkConfig, maxTime sim.Time, opts Options, onSend func(from, to sim.NodeID, payload []byte)) *run {

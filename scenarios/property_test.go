@@ -86,7 +86,10 @@ func genFault(s *Schedule) *rapid.Generator[Fault] {
 		case FaultClock:
 			f.Nodes = nodeSet.Draw(t, "nodes")
 			f.Rate = rapid.SampledFrom([]float64{0.6, 0.8, 1, 1.25, 1.5}).Draw(t, "rate")
-		case FaultLinkDown, FaultLinkUp:
+		case FaultDropReply:
+			f.Nodes = nodeSet.Draw(t, "nodes")
+			f.Clients = []int{rapid.IntRange(0, s.Workload.Clients-1).Draw(t, "client")}
+		case FaultLinkDown, FaultLinkUp, FaultDropNext:
 			from := node.Draw(t, "from")
 			to := (from + 1 + rapid.IntRange(0, nodes-2).Draw(t, "to")) % nodes
 			f.Links = [][2]int{{from, to}}

@@ -60,6 +60,12 @@ type Options struct {
 	// skipOfflineChecks leaves out the linearizability and liveness checks (benchmarks of
 	// the simulation alone).
 	skipOfflineChecks bool
+	// corruptRestore: the server with this id + 1 corrupts its state after installing a
+	// snapshot from the leader (kv.ServerConfig.CorruptRestore; tests of the state check).
+	corruptRestore int
+	// skipStateCheck leaves out the replica state check (tests that show nothing else
+	// catches what it catches).
+	skipStateCheck bool
 }
 
 // Default bounds of a run.
@@ -124,8 +130,10 @@ type Result struct {
 	Digests     []uint64
 
 	Schedule *Schedule // the schedule executed (nil for scripted scenarios)
-	History  []checker.Op
-	Lin      *checker.LinResult
+	// Probes are the code probes the run reached (Probes lists them all), sorted.
+	Probes  []string
+	History []checker.Op
+	Lin     *checker.LinResult
 	// Late are the calls the liveness check judged late, when it failed.
 	Late        []checker.Op
 	Annotations []checker.Annotation

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/raftsim/raftsim/sim"
 )
 
 // Schedule is everything one run needs besides the code: cluster shape, network, workload and an
@@ -48,6 +50,10 @@ type Schedule struct {
 	LivenessBoundMs int64 `json:"liveness_bound_ms"`
 
 	Faults []Fault `json:"faults"`
+	// Triggers place more faults during the run, at protocol events (triggers.go). The
+	// schedule a run executed (Result.Schedule) has none: it lists the faults they placed,
+	// each at the instant it resolved to, so that it replays exactly.
+	Triggers []Trigger `json:"triggers,omitempty"`
 }
 
 // NetworkSpec is the network model at the start of a run; "net" faults change it later.
@@ -77,6 +83,12 @@ type Workload struct {
 	// ReadMode is how servers serve Get: "readindex" (the leader, after a ReadIndex round),
 	// "log" (through the log) or "follower" (any server, after a ReadIndex round).
 	ReadMode string `json:"read_mode"`
+	// Workload shapes (kv.Workload): contention on key k0, a Get right after a write, a burst
+	// of calls after a call that needed retries, calls that start at a random server.
+	HotKey         float64 `json:"hot_key,omitempty"`
+	ReadAfterWrite float64 `json:"read_after_write,omitempty"`
+	BurstOps       int     `json:"burst_ops,omitempty"`
+	Roam           bool    `json:"roam,omitempty"`
 }
 
 // Fault kinds. Node-targeted kinds take Nodes; "-leader" kinds pick the node that is leader when
@@ -96,17 +108,28 @@ const (
 	FaultResume        = "resume"         // Nodes
 	FaultClock         = "clock"          // Nodes, Rate: local clock rate (1 = true time)
 	FaultNet           = "net"            // Drop, Duplicate, LongDelay: new message fault rates
+	FaultDropNext      = "drop-next"      // Links: the next message on each one-way link [from,to] is lost
+	FaultDropReply     = "drop-reply"     // Nodes, Clients: each server's next message to each client is lost
 )
 
 var faultKinds = []string{FaultPartition, FaultIsolate, FaultIsolateLeader, FaultLinkDown, FaultLinkUp,
 	FaultHeal, FaultCrash, FaultCrashLeader, FaultRestart, FaultPause, FaultPauseLeader, FaultResume,
-	FaultClock, FaultNet}
+	FaultClock, FaultNet, FaultDropNext, FaultDropReply}
 
 // Fault is one timed fault event.
 type Fault struct {
-	AtMs      int64    `json:"at_ms"`
+	AtMs int64 `json:"at_ms"`
+	// AtNs, when not 0, is the fault's exact instant (AtMs is then AtNs rounded down to the
+	// millisecond): a trigger placed it there during a run. Such a fault runs before every
+	// other event of its instant, in the order of the list, as it did in the run that placed
+	// it (sim.AtFirst); a fault with only AtMs runs after what was queued for its instant
+	// before the run started.
+	AtNs int64 `json:"at_ns,omitempty"`
+	// Trigger names the trigger that placed the fault (informational).
+	Trigger   string   `json:"trigger,omitempty"`
 	Kind      string   `json:"kind"`
 	Nodes     []int    `json:"nodes,omitempty"`
+	Clients   []int    `json:"clients,omitempty"`
 	Groups    [][]int  `json:"groups,omitempty"`
 	Links     [][2]int `json:"links,omitempty"`
 	Rate      float64  `json:"rate,omitempty"`
@@ -166,12 +189,12 @@ func (s *Schedule) Validate() error {
 		if err := s.Faults[i].validate(s, i); err != nil {
 			return err
 		}
-		if i > 0 && s.Faults[i].AtMs < s.Faults[i-1].AtMs {
-			return fmt.Errorf("faults[%d].at_ms: %d is before faults[%d].at_ms %d; faults must be in time order",
-				i, s.Faults[i].AtMs, i-1, s.Faults[i-1].AtMs)
+		if i > 0 && s.Faults[i].at() < s.Faults[i-1].at() {
+			return fmt.Errorf("faults[%d].at_ms: %d is before faults[%d].at_ms %d (at_ns %d before %d); faults must be in time order",
+				i, s.Faults[i].AtMs, i-1, s.Faults[i-1].AtMs, s.Faults[i].at(), s.Faults[i-1].at())
 		}
 	}
-	return nil
+	return validateTriggers(s)
 }
 
 func checkRate(field string, p float64) error {
@@ -240,6 +263,9 @@ func (w *Workload) validate() error {
 		return fmt.Errorf("workload.think_min_ms/think_max_ms: need 0 <= min (%v) <= max (%v) <= %d",
 			w.ThinkMinMs, w.ThinkMaxMs, maxLatencyMs)
 	}
+	if err := w.kv(0).Validate(); err != nil {
+		return fmt.Errorf("workload: %w", err)
+	}
 	if w.ReadMode != ReadModeReadIndex && w.ReadMode != ReadModeLog && w.ReadMode != ReadModeFollower {
 		return fmt.Errorf("workload.read_mode: %q is not one of %q, %q, %q", w.ReadMode, ReadModeReadIndex, ReadModeLog, ReadModeFollower)
 	}
@@ -257,6 +283,9 @@ func (f *Fault) validate(s *Schedule, i int) error {
 	field := fmt.Sprintf("faults[%d]", i)
 	if f.AtMs < 0 || f.AtMs >= s.DurationMs {
 		return fmt.Errorf("%s.at_ms: %d must be in [0, duration_ms=%d): every fault happens before the final heal", field, f.AtMs, s.DurationMs)
+	}
+	if f.AtNs != 0 && f.AtNs/int64(sim.Millisecond) != f.AtMs {
+		return fmt.Errorf("%s.at_ns: %d is not within at_ms %d (at_ms must be at_ns rounded down to the millisecond)", field, f.AtNs, f.AtMs)
 	}
 	checkNode := func(name string, n int) error {
 		if n < 0 || n >= s.Nodes {
@@ -318,6 +347,30 @@ func (f *Fault) validate(s *Schedule, i int) error {
 		}
 	case FaultNet:
 		return checkMessageRates(field, f.Drop, f.Duplicate, f.LongDelay)
+	case FaultDropNext:
+		if len(f.Links) == 0 {
+			return fmt.Errorf("%s.links: kind %q needs at least one [from, to] link", field, f.Kind)
+		}
+		for _, l := range f.Links {
+			if err := checkNode("links", l[0]); err != nil {
+				return err
+			}
+			if err := checkNode("links", l[1]); err != nil {
+				return err
+			}
+		}
+	case FaultDropReply:
+		if err := needNodes(); err != nil {
+			return err
+		}
+		if len(f.Clients) == 0 {
+			return fmt.Errorf("%s.clients: kind %q needs at least one client", field, f.Kind)
+		}
+		for _, c := range f.Clients {
+			if c < 0 || c >= s.Workload.Clients {
+				return fmt.Errorf("%s.clients: client %d does not exist (clients are 0..%d)", field, c, s.Workload.Clients-1)
+			}
+		}
 	case FaultHeal, FaultIsolateLeader, FaultCrashLeader, FaultPauseLeader:
 	default:
 		return fmt.Errorf("%s.kind: %q is not a fault kind; valid kinds: %s", field, f.Kind, strings.Join(faultKinds, ", "))
@@ -391,8 +444,10 @@ func WriteFileAtomic(path string, data []byte) error {
 func (s *Schedule) Clone() *Schedule {
 	c := *s
 	c.Faults = make([]Fault, len(s.Faults))
+	c.Triggers = append([]Trigger(nil), s.Triggers...)
 	for i, f := range s.Faults {
 		f.Nodes = append([]int(nil), f.Nodes...)
+		f.Clients = append([]int(nil), f.Clients...)
 		f.Links = append([][2]int(nil), f.Links...)
 		groups := make([][]int, len(f.Groups))
 		for j, g := range f.Groups {
@@ -409,5 +464,21 @@ func (s *Schedule) Clone() *Schedule {
 
 // sortFaults puts faults in time order, keeping the generation order of simultaneous ones.
 func sortFaults(faults []Fault) {
-	sort.SliceStable(faults, func(i, j int) bool { return faults[i].AtMs < faults[j].AtMs })
+	sort.SliceStable(faults, func(i, j int) bool { return faults[i].at() < faults[j].at() })
+}
+
+// at is the fault's instant.
+func (f *Fault) at() sim.Time {
+	if f.AtNs != 0 {
+		return sim.Time(f.AtNs)
+	}
+	return ms(f.AtMs)
+}
+
+// shiftMs moves the fault deltaMs earlier.
+func (f *Fault) shiftMs(deltaMs int64) {
+	f.AtMs -= deltaMs
+	if f.AtNs != 0 {
+		f.AtNs -= deltaMs * int64(sim.Millisecond)
+	}
 }

@@ -48,14 +48,17 @@ func Shrink(s *Schedule, opts Options) (*Schedule, ShrinkStats, error) {
 	if first.Status != Fail {
 		return nil, ShrinkStats{}, fmt.Errorf("the run %s does not fail (verdict %s): nothing to shrink", first.Scenario, first.Status)
 	}
-	sh := &shrinker{opts: opts, check: first.Check, panicMessage: panicMessage(first), cur: s.Clone(), curOps: first.Ops}
+	// A schedule with triggers shrinks as the schedule it executed: the faults its triggers
+	// placed, each at its instant, which replays exactly and which every step below can
+	// remove or shift like any other fault.
+	sh := &shrinker{opts: opts, check: first.Check, panicMessage: panicMessage(first), cur: first.Schedule.Clone(), curOps: first.Ops}
 	if !offlineCheck(first.Check) {
 		// The check fails during the run, and a run that failed is not judged further, so the
 		// offline checks could only turn a candidate that misses the target into another
 		// miss: skip them.
 		sh.opts.skipOfflineChecks = true
 	}
-	sh.st = ShrinkStats{Check: first.Check, FaultsBefore: len(s.Faults), OpsBefore: first.Ops,
+	sh.st = ShrinkStats{Check: first.Check, FaultsBefore: len(sh.cur.Faults), OpsBefore: first.Ops,
 		NodesBefore: s.Nodes, ClientsBefore: s.Workload.Clients, DurationBefore: s.DurationMs,
 		SeedBefore: s.Seed, Runs: 1}
 	sh.failurePoint(first.FailedAt)
@@ -253,7 +256,7 @@ func (sh *shrinker) shift(edit func(func(c *Schedule)) bool) bool {
 		}
 		if edit(func(c *Schedule) {
 			for i := range c.Faults {
-				c.Faults[i].AtMs -= delta
+				c.Faults[i].shiftMs(delta)
 			}
 			c.DurationMs -= delta
 		}) {
@@ -282,7 +285,17 @@ func (sh *shrinker) duration() bool {
 
 func (sh *shrinker) workload() bool {
 	changed := false
-	for sh.cur.Workload.Clients > 1 && sh.edit(func(c *Schedule) { c.Workload.Clients-- }) {
+	for sh.cur.Workload.Clients > 1 && sh.edit(func(c *Schedule) {
+		c.Workload.Clients--
+		kept := c.Faults[:0]
+		for _, f := range c.Faults {
+			if clients := slices.DeleteFunc(f.Clients, func(x int) bool { return x >= c.Workload.Clients }); f.Kind != FaultDropReply || len(clients) > 0 {
+				f.Clients = clients
+				kept = append(kept, f)
+			}
+		}
+		c.Faults = kept
+	}) {
 		changed = true
 	}
 	// Cap each client's operations near what it performs, then halve and trim the cap while

@@ -40,10 +40,22 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 	healAt := ms(s.DurationMs)
 	deadline := healAt + ms(s.LivenessBoundMs)
 	net := s.Network.config()
+	var w *watch
+	var onSend func(from, to sim.NodeID, payload []byte)
+	if needsMessages(s) {
+		onSend = func(from, to sim.NodeID, payload []byte) { w.onSend(from, to, payload) }
+	}
 	net.Ordered = target.OrderedLinks
-	r := newRun(s.Scenario, s.Seed, target, bug, s.Nodes, net, deadline, opts, nil)
+	r := newRun(s.Scenario, s.Seed, target, bug, s.Nodes, net, deadline, opts, onSend)
 	r.result.Schedule = s
 	r.result.Faults = len(s.Faults)
+	w = newWatch(r, s)
+	r.watch = w
+	r.listeners = append(r.listeners, w)
+	calm := net
+	calm.DropRate, calm.DuplicateRate, calm.LongDelayRate = 0, 0, 0
+	nem := newNemesis(r, s, calm)
+	w.triggers = newTriggerEngine(r, s, nem)
 
 	readMode, ok := kv.ParseReadMode(s.Workload.ReadMode)
 	if !ok {
@@ -52,21 +64,21 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 	r.addServers(s.Nodes, sut.Config{
 		Bug: bug.SUT, MaxRaftStateBytes: s.MaxRaftStateBytes,
 		DisablePreVote: s.DisablePreVote, DisableCheckQuorum: s.DisableCheckQuorum, MaxEntriesPerMsg: s.MaxEntriesPerMsg,
-		NewService: kv.NewService(kv.ServerConfig{ReadMode: readMode, Bug: bug.KV, Observer: r.kvObserver()}),
+		Probe: w.probe,
+		NewService: kv.NewService(kv.ServerConfig{ReadMode: readMode, Bug: bug.KV, Observer: r.kvObserver(), Probe: w.probe,
+			StateApplied: w.stateApplied, CorruptRestore: opts.corruptRestore}),
 	})
 	history := kv.NewHistory(r.sim.Now)
 	r.observeCalls(history)
 	if s.Workload.Clients > 0 {
-		w := s.Workload
+		wl := s.Workload
 		factory := kv.ClerkConfig{
-			Servers: serverIDs(s.Nodes),
-			History: history,
-			Workload: kv.Workload{
-				Keys: w.Keys, GetWeight: w.Get, PutWeight: w.Put, AppendWeight: w.Append, CASWeight: w.CAS,
-				ThinkMin: msf(w.ThinkMinMs), ThinkMax: msf(w.ThinkMaxMs), MaxOps: w.OpsPerClient, StopAt: healAt,
-			},
+			Servers:  serverIDs(s.Nodes),
+			History:  history,
+			Probe:    w.probe,
+			Workload: wl.kv(healAt),
 		}.Factory()
-		for c := 0; c < w.Clients; c++ {
+		for c := 0; c < wl.Clients; c++ {
 			r.sim.AddNode(fmt.Sprintf("c%d", c), factory)
 		}
 	}
@@ -74,12 +86,13 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 		r.sim.Start(sim.NodeID(id))
 	}
 
-	calm := net
-	calm.DropRate, calm.DuplicateRate, calm.LongDelayRate = 0, 0, 0
-	nem := newNemesis(r, s, calm)
 	for _, f := range s.Faults {
 		f := f
-		r.sim.At(ms(f.AtMs), "fault "+f.Kind, func() { nem.apply(f) })
+		if f.AtNs != 0 {
+			r.sim.AtFirst(f.at(), "fault "+f.Kind, func() { nem.apply(f) })
+		} else {
+			r.sim.At(f.at(), "fault "+f.Kind, func() { nem.apply(f) })
+		}
 	}
 	leaderSeen := sim.Time(-1)
 	var poll func()
@@ -89,8 +102,10 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 			leaderSeen = r.sim.Now()
 		}
 		if leaderSeen >= 0 && history.Outstanding() == 0 {
-			r.sim.Stop(stopWorkloadComplete)
-			return
+			if ok, _, _, _, _ := w.converged(); ok {
+				r.sim.Stop(stopWorkloadComplete)
+				return
+			}
 		}
 		r.sim.After(pollInterval, "poll", poll)
 	}
@@ -105,12 +120,25 @@ func runSchedule(s *Schedule, target *sut.SUT, bug Bug, opts Options) *Result {
 	res := r.runKernel(r.sim.Run)
 	r.checkRaftStateSize(s)
 	result := r.finish(res.End)
+	if w.triggers != nil {
+		result.Schedule = w.triggers.executed(s)
+		result.Faults = len(result.Schedule.Faults)
+	}
 	nem.closeWindows("")
 	result.Annotations = nem.anns
 	if res.End == sim.EndStopped && res.StopReason == stopUntil {
 		result.stoppedEarly(r.sim.Now(), "they need the whole history", CheckLinearizability, CheckLiveness)
 	}
-	r.checkHistory(s, history.Records(), leaderSeen)
+	records := history.Records()
+	r.checkHistory(s, records, leaderSeen)
+	if result.Status == Pass && res.End == sim.EndTimeLimit {
+		// The run waited for the replicas to converge until its deadline.
+		if ok, node, other, index, why := w.converged(); !ok {
+			r.monitor.ReportStateDivergence(node, other, index, "state divergence: after the final heal and the liveness bound, the replicas did not converge: "+why)
+		}
+	}
+	w.historyProbes(records)
+	result.Probes = w.probesHit()
 	return result
 }
 
@@ -214,4 +242,31 @@ func (r *run) checkRaftStateSize(s *Schedule) {
 			return
 		}
 	}
+}
+
+// kv is the clerks' workload of w, stopping at stopAt.
+func (w Workload) kv(stopAt sim.Time) kv.Workload {
+	return kv.Workload{
+		Keys: w.Keys, GetWeight: w.Get, PutWeight: w.Put, AppendWeight: w.Append, CASWeight: w.CAS,
+		ThinkMin: msf(w.ThinkMinMs), ThinkMax: msf(w.ThinkMaxMs), MaxOps: w.OpsPerClient, StopAt: stopAt,
+		HotKeyChance: w.HotKey, ReadAfterWrite: w.ReadAfterWrite, BurstOps: w.BurstOps, Roam: w.Roam,
+	}
+}
+
+// genWorkloadShape switches the workload shapes on and off for a seed (swarm testing of the
+// workload): contention on a hot key, reads right after writes, bursts after a leader change,
+// and clients that roam. (Busier clients were tried: their histories take the
+// linearizability checker past its time bound.)
+func genWorkloadShape(g *faultGen) {
+	w := &g.s.Workload
+	if g.rnd.Chance(0.3) {
+		w.HotKey = round3(0.3 + 0.5*g.rnd.Float64())
+	}
+	if g.rnd.Chance(0.3) {
+		w.ReadAfterWrite = round3(0.3 + 0.7*g.rnd.Float64())
+	}
+	if g.rnd.Chance(0.3) {
+		w.BurstOps = 5 + g.rnd.Intn(26)
+	}
+	w.Roam = g.rnd.Chance(0.2)
 }

@@ -54,6 +54,8 @@ type Network struct {
 	cut [][]bool
 	// lastArrival[from][to] is the latest arrival scheduled on the link (Ordered only).
 	lastArrival [][]Time
+	// dropNext[from][to] is true when the next message sent from -> to is to be dropped.
+	dropNext [][]bool
 	// Per-sender streams, indexed by NodeID.
 	latencyRand, dropRand, dupRand, longDelayRand []*Rand
 }
@@ -72,6 +74,10 @@ func (n *Network) addNode() {
 		n.lastArrival[from] = append(n.lastArrival[from], 0)
 	}
 	n.lastArrival = append(n.lastArrival, make([]Time, len(n.cut)))
+	for from := range n.dropNext {
+		n.dropNext[from] = append(n.dropNext[from], false)
+	}
+	n.dropNext = append(n.dropNext, make([]bool, len(n.cut)))
 	from := strconv.Itoa(len(n.cut) - 1)
 	stream := func(concern string) *Rand {
 		return newInstantRand(n.sim.cfg.Seed, "net/"+concern+"/"+from, &n.sim.now)
@@ -179,10 +185,27 @@ func (n *Network) Isolate(id NodeID) {
 	n.foldMatrix(func() string { return "isolate " + n.sim.nodes[id].name })
 }
 
-// Heal brings every link up.
+// DropNext drops the next message sent from -> to (at its send, whatever the link state and
+// the random fault model decide for it; their draws are made as usual). Asking twice before
+// that message is sent still drops one message.
+func (n *Network) DropNext(from, to NodeID) {
+	n.checkNode(from)
+	n.checkNode(to)
+	n.dropNext[from][to] = true
+	n.sim.fold(codeLink, from, uint64(uint32(to)), dropNextCode)
+	if n.sim.cfg.Trace != nil {
+		n.sim.emit(KernelNode, "link", fmt.Sprintf("%d->%d drops its next message", from, to))
+	}
+}
+
+// dropNextCode is what DropNext folds in place of SetLink's up bit.
+const dropNextCode = 2
+
+// Heal brings every link up and cancels every pending DropNext.
 func (n *Network) Heal() {
 	for from := range n.cut {
 		clear(n.cut[from])
+		clear(n.dropNext[from])
 	}
 	n.foldMatrix(func() string { return "heal" })
 }
@@ -286,6 +309,10 @@ func (n *Network) send(from, to NodeID, payload []byte) {
 	switch {
 	case n.cut[from][to]:
 		n.dropAtSend(from, to, payload, &s.stats.Dropped.Partition, "partition")
+		return
+	case n.dropNext[from][to]:
+		n.dropNext[from][to] = false
+		n.dropAtSend(from, to, payload, &s.stats.Dropped.Injected, "drop-next")
 		return
 	case dropped:
 		n.dropAtSend(from, to, payload, &s.stats.Dropped.Random, "random")

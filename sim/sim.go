@@ -84,8 +84,10 @@ type Config struct {
 	// first event at which two runs differ. It costs 8 bytes per event.
 	RecordDigests bool
 	// OnSend, when set, is shown every message a live node sends, before the network model
-	// decides its fate: instrumentation for harnesses (counting RPCs by type), never
-	// behaviour. It must not keep payload or call back into the Sim.
+	// decides its fate: instrumentation for harnesses (counting RPCs by type, noticing
+	// protocol events), never behaviour. It must not keep payload or call back into the Sim,
+	// except to queue kernel events (At, AtFirst), which is how a harness reacts to what it
+	// sees.
 	OnSend func(from, to NodeID, payload []byte)
 }
 
@@ -142,6 +144,7 @@ type DropStats struct {
 	Crashed       int64 // target down at delivery, or crashed since the message was sent
 	Paused        int64 // target paused with PauseDropsMessages, or its pause queue full
 	InFlightLimit int64 // NetworkConfig.MaxInFlight reached at send time
+	Injected      int64 // Network.DropNext
 }
 
 // Stats are counters of one run.
@@ -222,7 +225,9 @@ type Sim struct {
 	maxEvents int64
 	now       Time
 	nextSeq   uint64
-	queue     eventQueue
+	// nextFirstSeq numbers the events of AtFirst, below every sequence number of nextSeq.
+	nextFirstSeq uint64
+	queue        eventQueue
 
 	timers     []timerSlot
 	freeTimers []uint32
@@ -253,7 +258,7 @@ func New(cfg Config) *Sim {
 	if cfg.MaxEvents < 0 || cfg.MaxTime < 0 || cfg.PauseQueueLimit < 0 {
 		panic("sim: Config.MaxEvents, MaxTime and PauseQueueLimit must not be negative")
 	}
-	s := &Sim{cfg: cfg, maxEvents: cfg.MaxEvents, streams: make(map[string]*Rand)}
+	s := &Sim{cfg: cfg, maxEvents: cfg.MaxEvents, streams: make(map[string]*Rand), nextSeq: firstSeqLimit}
 	if s.maxEvents == 0 {
 		s.maxEvents = DefaultMaxEvents
 	}
@@ -516,7 +521,9 @@ func (s *Sim) Stats() Stats { return s.stats }
 
 // At schedules fn at global time at (not before now), labelled kind in the trace and the hash.
 // Use it for fault injection, workload and checks.
-func (s *Sim) At(at Time, kind string, fn func()) TimerID {
+func (s *Sim) At(at Time, kind string, fn func()) TimerID { return s.at(at, kind, fn, false) }
+
+func (s *Sim) at(at Time, kind string, fn func(), first bool) TimerID {
 	if at < s.now {
 		panic(fmt.Sprintf("sim: At(%v, %q) is in the past (now %v)", at, kind, s.now))
 	}
@@ -526,8 +533,30 @@ func (s *Sim) At(at Time, kind string, fn func()) TimerID {
 	slot, gen := s.allocTimer(KernelNode)
 	s.timers[slot].fn = fn
 	s.timers[slot].kind = kind
-	s.push(event{at: at, slot: slot, gen: gen}, eventKernel)
+	ev := event{at: at, slot: slot, gen: gen}
+	if first {
+		s.pushSeq(ev, eventKernel, s.firstSeq())
+	} else {
+		s.push(ev, eventKernel)
+	}
 	return makeTimerID(slot, gen)
+}
+
+// AtFirst is At for an event that runs before every event queued for the same instant by At,
+// After, a node or the network, whenever those were queued; events queued with AtFirst for one
+// instant run in the order they were queued. A fault that a protocol event placed at an instant
+// during a run is queued with AtFirst, both in that run (when it is queued, other events for
+// that instant may already wait) and when its recorded schedule is replayed (where it is queued
+// before everything): the two runs then execute the same events in the same order.
+func (s *Sim) AtFirst(at Time, kind string, fn func()) TimerID { return s.at(at, kind, fn, true) }
+
+// firstSeq returns the next sequence number of an AtFirst event.
+func (s *Sim) firstSeq() uint64 {
+	s.nextFirstSeq++
+	if s.nextFirstSeq >= firstSeqLimit {
+		panic("sim: AtFirst sequence numbers exhausted")
+	}
+	return s.nextFirstSeq
 }
 
 // After schedules fn d after now (d >= 0).
@@ -720,19 +749,28 @@ func (s *Sim) discardHeld(ns *nodeState, ev *event) {
 	}
 }
 
-// maxSeq keeps seq<<eventKindBits from overflowing.
-const maxSeq = 1<<(64-eventKindBits) - 1
+// maxSeq keeps seq<<eventKindBits from overflowing. Sequence numbers below firstSeqLimit
+// belong to AtFirst events, so that they sort before every other event of their instant.
+const (
+	maxSeq        = 1<<(64-eventKindBits) - 1
+	firstSeqLimit = 1 << 40
+)
 
 // push queues ev with the next insertion sequence number.
 func (s *Sim) push(ev event, kind eventKind) {
-	if ev.at < s.now {
-		panic(fmt.Sprintf("sim: event scheduled at %v, before now %v (time overflow?)", ev.at, s.now))
-	}
 	s.nextSeq++
 	if s.nextSeq > maxSeq {
 		panic("sim: event sequence numbers exhausted")
 	}
-	ev.seqKind = s.nextSeq<<eventKindBits | uint64(kind)
+	s.pushSeq(ev, kind, s.nextSeq)
+}
+
+// pushSeq queues ev with sequence number seq.
+func (s *Sim) pushSeq(ev event, kind eventKind, seq uint64) {
+	if ev.at < s.now {
+		panic(fmt.Sprintf("sim: event scheduled at %v, before now %v (time overflow?)", ev.at, s.now))
+	}
+	ev.seqKind = seq<<eventKindBits | uint64(kind)
 	s.queue.push(ev)
 	if n := s.queue.len(); n > s.stats.MaxQueueLen {
 		s.stats.MaxQueueLen = n

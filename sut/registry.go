@@ -33,6 +33,28 @@ type SUT struct {
 	// one version of a module at a time), is the directory of the Go module that builds a
 	// simrun with it, relative to the repository root.
 	Module string
+	// Classify, when set, tells a consensus payload's kind and whether it is a rejection
+	// without decoding the rest of it: what a harness that watches every message (fault
+	// triggers) needs, at a fraction of Describe's cost. Nil: such harnesses use Describe.
+	Classify func(payload []byte) (kind MessageKind, reject bool, ok bool)
+	// Probes are the code probes the host's library reports through Config.Probe.
+	Probes []Probe
+}
+
+// Probe is a named code probe: a rare situation a run may or may not reach.
+type Probe struct {
+	Name        string
+	Description string
+}
+
+// ClassifyMessage returns the kind of a consensus payload and whether it rejects (Classify, else
+// Describe).
+func (s *SUT) ClassifyMessage(payload []byte) (kind MessageKind, reject bool, ok bool) {
+	if s.Classify != nil {
+		return s.Classify(payload)
+	}
+	m, ok := s.Describe(payload)
+	return m.Kind, m.Reject, ok
 }
 
 // Bug is a planted bug of a host.

@@ -208,6 +208,10 @@ type Config struct {
 	// Clock is the global virtual clock used to timestamp Observer reports (nodes' own clocks
 	// may be skewed). Nil: the node's local clock.
 	Clock func() sim.Time
+	// Probe, when set, is told when a node's library reaches one of its code probes
+	// (SUT.Probes): named rare situations, for coverage reports. Nil: off (a library with
+	// probes must then pay no more than a nil check for them).
+	Probe func(node sim.NodeID, name string)
 	// NewService builds the Service of one incarnation (required).
 	NewService func(host Host) Service
 }

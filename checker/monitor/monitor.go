@@ -13,7 +13,9 @@
 //   - state-machine-safety: no two nodes commit or apply different entries at one index;
 //   - commit-monotonic, applied-monotonic: within one incarnation of a node, its commit index
 //     never decreases and the index it applies strictly increases;
-//   - term-monotonic: the term a node makes durable never decreases, across restarts too.
+//   - term-monotonic: the term a node makes durable never decreases, across restarts too;
+//   - state-divergence: replicas that applied the same index hold the same state-machine state
+//     (StateApplied, fed by the replicated service's digest).
 //
 // Monitor runs inside simulations: it is deterministic (no clock but SetNow, no goroutines, no
 // map iteration) and does no I/O. Node ids are 0 .. numNodes-1.
@@ -74,6 +76,8 @@ type Monitor struct {
 	// committedMax is the highest index with a committed record.
 	committedMax uint64
 	applied      pagedRecords[appliedRecord]
+	// states holds, by applied index, the first state digest reported there (StateApplied).
+	states pagedRecords[stateRecord]
 	// maxTermSeen is the highest term reported by any node (durable or as leader). An entry's
 	// commit is known no later than in this term when it is first reported committed.
 	maxTermSeen uint64
@@ -612,4 +616,43 @@ func (m *Monitor) Applied(node int, index, term, digest uint64) {
 				node, index, term, digest, rec.node, rec.term, rec.digest),
 		})
 	}
+}
+
+// PropertyStateDivergence: two replicas that applied the same log index hold different
+// state-machine states (compared by the service's state digest), or, after the final heal,
+// the live replicas do not reach the same applied index and state.
+const PropertyStateDivergence = "state-divergence"
+
+type stateRecord struct {
+	digest uint64
+	node   int32
+	set    bool
+}
+
+// StateApplied reports the digest of node's replicated state machine after it applied index
+// (the service's digest, not the entry's). The first digest reported at an index is the
+// reference: another node reporting a different one there fails state-divergence. Report it
+// after Applied of the same index, so that two different commands at an index are reported
+// as the state-machine-safety violation they are.
+func (m *Monitor) StateApplied(node int, index, digest uint64) {
+	m.node(node)
+	checkIndex("state digest", node, index)
+	rec := m.states.at(index)
+	if !rec.set {
+		*rec = stateRecord{digest: digest, node: int32(node), set: true}
+		return
+	}
+	if rec.digest != digest {
+		m.report(Violation{
+			Property: PropertyStateDivergence, Node: node, OtherNode: int(rec.node), Index: index,
+			Message: fmt.Sprintf("state divergence: nodes %d and %d applied the same entries up to index %d but their state machines differ (state digest %#x vs %#x)",
+				rec.node, node, index, rec.digest, digest),
+		})
+	}
+}
+
+// ReportStateDivergence reports a divergence found outside StateApplied (the final comparison
+// of the replicas' states, which the harness makes).
+func (m *Monitor) ReportStateDivergence(node, other int, index uint64, message string) {
+	m.report(Violation{Property: PropertyStateDivergence, Node: node, OtherNode: other, Index: index, Message: message})
 }

@@ -670,3 +670,17 @@ func BenchmarkLogAppended(b *testing.B) {
 		b.Fatal(v.Message)
 	}
 }
+
+// Two replicas with different state digests at one applied index fail state-divergence;
+// equal digests, and digests at different indices, do not.
+func TestStateDivergence(t *testing.T) {
+	m := New(3)
+	m.StateApplied(0, 1, 0xaa)
+	m.StateApplied(1, 1, 0xaa)
+	m.StateApplied(1, 2, 0xbb)
+	if v := m.Violation(); v != nil {
+		t.Fatalf("equal states reported: %+v", v)
+	}
+	m.StateApplied(2, 2, 0xbc)
+	expectViolation(t, m, PropertyStateDivergence, "nodes 1 and 2", "index 2")
+}

@@ -48,6 +48,10 @@ type options struct {
 	checkTimeout     time.Duration
 	force            bool
 	traceLevel       scenarios.TraceLevel
+	probes           bool
+	explore          bool
+	exploreRuns      int
+	corpusDir        string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -75,6 +79,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.hunt, "hunt", false, "for each planted bug, sweep seeds until the first failure (cap: -hunt-cap)")
 	fs.IntVar(&o.huntCap, "hunt-cap", 1000, "seeds tried per bug by -hunt")
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 10*time.Second, "time bound of each linearizability check")
+	fs.BoolVar(&o.probes, "probes", false, "after a sweep, print the code probes table: how many seeds reached each, and the blind spots")
+	fs.BoolVar(&o.explore, "explore", false, "coverage-guided exploration: -runs N runs that mutate schedules reaching new probes (with -corpus DIR to keep them)")
+	fs.IntVar(&o.exploreRuns, "runs", 1000, "runs of -explore")
+	fs.StringVar(&o.corpusDir, "corpus", "", "-explore keeps its corpus of schedules in `DIR` (and resumes from it)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -160,8 +168,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.verbose && (o.sweep || o.hunt) {
 		return nil, usagef("-v prints one run's trace: use it with -seed N, not a sweep")
 	}
-	if !o.list && !o.seedSet && !o.sweep && o.schedulePath == "" && !o.hunt {
-		return nil, usagef("nothing to run: give -seed N, -seeds A-B, -schedule FILE, -hunt or -list")
+	if o.probes && !o.sweep {
+		return nil, usagef("-probes prints a table over a sweep: add -seeds A-B")
+	}
+	if o.explore && (o.sweep || o.seedSet || o.schedulePath != "" || o.hunt || o.shrink) {
+		return nil, usagef("-explore chooses its own runs: drop -seed/-seeds/-schedule/-hunt/-shrink (give -runs N and -corpus DIR)")
+	}
+	if o.exploreRuns < 1 || o.exploreRuns > 10_000_000 {
+		return nil, usagef("-runs %d: want 1..10000000", o.exploreRuns)
+	}
+	if o.corpusDir != "" && !o.explore {
+		return nil, usagef("-corpus is the corpus of -explore: add -explore")
+	}
+	if !o.list && !o.seedSet && !o.sweep && o.schedulePath == "" && !o.hunt && !o.explore {
+		return nil, usagef("nothing to run: give -seed N, -seeds A-B, -schedule FILE, -hunt, -explore or -list")
 	}
 	return o, nil
 }

@@ -420,6 +420,8 @@ type runJSON struct {
 	// which seeds are missing.
 	Sweep string `json:"sweep,omitempty"`
 	Shard string `json:"shard,omitempty"`
+	// Probes are the code probes the run reached (simrun -probes tabulates them).
+	Probes []string `json:"probes,omitempty"`
 }
 
 // record is the JSON record of a finished run.
@@ -437,7 +439,7 @@ func (o *options) record(out outcome) runJSON {
 	}
 	rec.Linearizable, rec.Liveness, rec.Safety = r.LinVerdict, r.LivenessVerdict, r.SafetyVerdict
 	rec.VirtualNs, rec.Events, rec.Messages, rec.Operations, rec.Faults = int64(r.VirtualTime), r.Events, r.Messages, r.Ops, r.Faults
-	rec.End, rec.Trace, rec.Files = r.End.String(), fmt.Sprintf("%016x", r.Hash), r.Files
+	rec.End, rec.Trace, rec.Files, rec.Probes = r.End.String(), fmt.Sprintf("%016x", r.Hash), r.Files, r.Probes
 	return rec
 }
 

@@ -96,6 +96,8 @@ func dispatch(ctx context.Context, o *options, stdout, stderr io.Writer) (int, e
 	switch {
 	case o.hunt:
 		return hunt(ctx, o, stdout, stderr)
+	case o.explore:
+		return exploreRuns(o, stdout, stderr)
 	case o.shrink:
 		return shrinkOne(ctx, o, stdout, stderr)
 	case o.sweep:

@@ -108,6 +108,8 @@ type collector struct {
 	done, failed, inconclusive, crashed int
 	failures                            []outcome
 	writeErr                            error // the first failure to write results.jsonl or artifacts
+	// probes counts, per code probe, the runs that reached it (-probes).
+	probes map[string]int
 }
 
 func (c *collector) add(out outcome) {
@@ -128,6 +130,11 @@ func (c *collector) add(out outcome) {
 		c.writeErr = fmt.Errorf("writing the artifacts of seed %d: %w", out.spec.Seed, out.artifactErr)
 	}
 	c.done++
+	if out.result != nil {
+		for _, name := range out.result.Probes {
+			c.probes[name]++
+		}
+	}
 	verdict := out.verdict()
 	switch verdict {
 	case scenarios.Fail.String():
@@ -214,7 +221,7 @@ func sweep(ctx context.Context, o *options, stdout, stderr io.Writer) (int, erro
 		return exitUsage, err
 	}
 	s := &sweeper{o: o, bug: o.bug}
-	c := &collector{o: o, stdout: stdout, stderr: stderr}
+	c := &collector{o: o, stdout: stdout, stderr: stderr, probes: map[string]int{}}
 	if o.outDir != "" {
 		dir, results, err := createSweepDir(o)
 		if err != nil {
@@ -265,6 +272,9 @@ func sweep(ctx context.Context, o *options, stdout, stderr io.Writer) (int, erro
 	}
 	if s.dir != "" {
 		fmt.Fprintf(summary, "results: %s\n", filepath.Join(s.dir, resultsFile))
+	}
+	if o.probes {
+		printProbeTable(summary, o, c.probes, c.done)
 	}
 	if !o.json && len(c.failures) > 0 {
 		sort.Slice(c.failures, func(i, j int) bool { return c.failures[i].spec.Seed < c.failures[j].spec.Seed })

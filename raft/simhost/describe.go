@@ -31,3 +31,14 @@ var messageKinds = map[raft.MessageType]sut.MessageKind{
 	raft.MsgSnap:      sut.KindSnapshot,
 	raft.MsgReadIndex: sut.KindReadIndex, raft.MsgReadIndexResp: sut.KindReadIndexReply,
 }
+
+// Classify reads a raft payload's type and reject flag (the first two bytes of the wire format)
+// without decoding the rest.
+func Classify(payload []byte) (kind sut.MessageKind, reject bool, ok bool) {
+	if len(payload) < 3 || payload[0] != sut.TagConsensus {
+		return sut.KindOther, false, false
+	}
+	t := raft.MessageType(payload[1])
+	kind, ok = messageKinds[t]
+	return kind, payload[2]&raft.WireFlagReject != 0, ok
+}

@@ -31,7 +31,18 @@ func init() {
 		Bugs:        plantedBugs,
 		NewServer:   func(cfg sut.Config) sut.Server { return newServer(cfg) },
 		Describe:    Describe,
+		Classify:    Classify,
+		Probes:      probes(),
 	})
+}
+
+// probes are raft's code probes as the seam lists them.
+func probes() []sut.Probe {
+	out := make([]sut.Probe, len(raft.Probes))
+	for i, p := range raft.Probes {
+		out[i] = sut.Probe{Name: p.Name, Description: p.Description}
+	}
+	return out
 }
 
 // plantedBugs are raft's planted bugs (raft.Bug), with what the faulty code does.
@@ -140,6 +151,11 @@ func (s *Server) Start(env *sim.Env) {
 	for i, p := range s.cfg.Peers {
 		peers[i] = int(p)
 	}
+	var probe func(string)
+	if s.cfg.Probe != nil {
+		id := s.id
+		probe = func(name string) { s.cfg.Probe(id, name) }
+	}
 	s.node = raft.New(raft.Config{
 		ID:                    int(s.id),
 		Peers:                 peers,
@@ -152,6 +168,7 @@ func (s *Server) Start(env *sim.Env) {
 		MaxUncommittedEntries: s.cfg.MaxUncommittedEntries,
 		Rand:                  env.Rand(),
 		Bug:                   s.bug,
+		Probe:                 probe,
 	}, raftPersisted(&p))
 	clock := s.cfg.Clock
 	if clock == nil {

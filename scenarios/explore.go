@@ -144,8 +144,7 @@ func (e *explorer) next() (*Schedule, bool) {
 	if e.corpus[b].Gain > e.corpus[a].Gain {
 		a = b
 	}
-	s := e.corpus[a].Schedule.Clone()
-	s.Scenario = "explore"
+	s := e.corpus[a].Schedule.Clone() // keeps its scenario's name: a mutant replays like any schedule
 	for k := 1 + e.rnd.Intn(maxMutations); k > 0; k-- {
 		e.mutate(s)
 	}

@@ -49,7 +49,7 @@ func TestRunsReportTheirProbes(t *testing.T) {
 	if len(union) < 15 {
 		t.Fatalf("6 default seeds reach %d probes, want at least 15: %v", len(union), union)
 	}
-	calm := baseSchedule("calm", 1)
+	calm := baseSchedule("default", 1)
 	calm.DurationMs = 2000
 	r := execute(t, Spec{Schedule: calm})
 	if len(r.Probes) >= len(union) {

@@ -330,7 +330,7 @@ func (f *Fault) validate(s *Schedule, i int) error {
 		if !(f.Rate >= minClockRate && f.Rate <= maxClockRate) {
 			return fmt.Errorf("%s.rate: %v is out of range %v..%v", field, f.Rate, minClockRate, maxClockRate)
 		}
-	case FaultLinkDown, FaultLinkUp:
+	case FaultLinkDown, FaultLinkUp, FaultDropNext:
 		if len(f.Links) == 0 {
 			return fmt.Errorf("%s.links: kind %q needs at least one [from, to] link", field, f.Kind)
 		}
@@ -347,18 +347,6 @@ func (f *Fault) validate(s *Schedule, i int) error {
 		}
 	case FaultNet:
 		return checkMessageRates(field, f.Drop, f.Duplicate, f.LongDelay)
-	case FaultDropNext:
-		if len(f.Links) == 0 {
-			return fmt.Errorf("%s.links: kind %q needs at least one [from, to] link", field, f.Kind)
-		}
-		for _, l := range f.Links {
-			if err := checkNode("links", l[0]); err != nil {
-				return err
-			}
-			if err := checkNode("links", l[1]); err != nil {
-				return err
-			}
-		}
 	case FaultDropReply:
 		if err := needNodes(); err != nil {
 			return err

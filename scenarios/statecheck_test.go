@@ -9,7 +9,7 @@ import (
 // corruptSchedule is a run in which follower 1 installs snapshots from the leader: servers
 // snapshot every few KB, and node 1 is cut off twice while the others go on.
 func corruptSchedule() *Schedule {
-	s := baseSchedule("corrupt-restore", 3)
+	s := baseSchedule("default", 3)
 	s.Nodes = 3
 	s.MaxRaftStateBytes = 2000
 	s.DurationMs = 6000

@@ -295,7 +295,9 @@ func (e *triggerEngine) target(a *triggerArm, o occurrence) int {
 		}
 		return o.subject
 	case TargetLeader:
-		return e.r.leader()
+		// From the servers' own reports: the event may come from a server that is starting,
+		// which cannot be asked for its status yet.
+		return e.r.watch.leader()
 	case TargetOther:
 		if e.s.Nodes < 2 {
 			return -1

@@ -113,7 +113,7 @@ func TestTriggerValidation(t *testing.T) {
 		{func(t *Trigger) { t.Max = 0 }, "triggers[0].max"},
 		{func(t *Trigger) { t.FromMs = 1 << 40 }, "triggers[0].from_ms"},
 	} {
-		s := baseSchedule("test", 1)
+		s := baseSchedule("default", 1)
 		tr := good
 		c.edit(&tr)
 		s.Triggers = []Trigger{tr}
@@ -122,7 +122,7 @@ func TestTriggerValidation(t *testing.T) {
 			t.Errorf("trigger %+v: error %v, want it to contain %q", tr, err, c.want)
 		}
 	}
-	s := baseSchedule("test", 1)
+	s := baseSchedule("default", 1)
 	s.Triggers = []Trigger{good}
 	if err := s.Validate(); err != nil {
 		t.Fatalf("good trigger rejected: %v", err)
@@ -131,7 +131,7 @@ func TestTriggerValidation(t *testing.T) {
 
 // A fault placed at a nanosecond must lie within its millisecond.
 func TestPlacedFaultInstantMustMatchItsMillisecond(t *testing.T) {
-	s := baseSchedule("test", 1)
+	s := baseSchedule("default", 1)
 	s.Faults = []Fault{{AtMs: 5, AtNs: 7_000_001, Kind: FaultHeal}}
 	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "faults[0].at_ns") {
 		t.Fatalf("error %v, want one about faults[0].at_ns", err)

@@ -155,6 +155,18 @@ func (w *watch) stateApplied(node sim.NodeID, index, digest uint64) {
 	w.stateDigest[x] = pendingDigest{index: index, digest: digest, set: true}
 }
 
+// leader is the running server that reported leadership of the highest term, or -1.
+func (w *watch) leader() int {
+	best := -1
+	for x, role := range w.roles {
+		id := sim.NodeID(x)
+		if role == sut.Leader && w.r.sim.IsUp(id) && !w.r.sim.IsPaused(id) && (best < 0 || w.terms[x] > w.terms[best]) {
+			best = x
+		}
+	}
+	return best
+}
+
 // crashing is told by the nemesis that server x is about to crash.
 func (w *watch) crashing(x int) {
 	if w.roles[x] == sut.Leader && w.lastIndex[x] > w.commit[x] {

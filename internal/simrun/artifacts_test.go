@@ -64,7 +64,7 @@ func TestArtifactsAreNeverClobbered(t *testing.T) {
 	if code != exitFail {
 		t.Fatalf("replaying the shrunk schedule: exit %d\n%s", code, stdout)
 	}
-	m := regexp.MustCompile(`wrote: (.*default-raftsim-no-dedup-seed1-schedule-[0-9a-f]{8})/summary.txt`).FindStringSubmatch(stdout)
+	m := regexp.MustCompile(`wrote: (.*default-raftsim-no-dedup-seed[0-9]+-schedule-[0-9a-f]{8})/summary.txt`).FindStringSubmatch(stdout)
 	if m == nil {
 		t.Fatalf("the replay of a schedule file does not write into a directory named by its hash:\n%s", stdout)
 	}

@@ -152,16 +152,16 @@ func TestShrinkWritesADeterministicMinimalSchedule(t *testing.T) {
 	var files [2][]byte
 	for i := range files {
 		dir := t.TempDir()
-		code, out, errOut := runCLI("-bug", "ack-before-sync", "-seed", "2", "-shrink", "-out", dir)
+		code, out, errOut := runCLI("-bug", "match-from-current", "-seed", "1", "-shrink", "-out", dir)
 		if code != exitFail {
 			t.Fatalf("shrink: exit %d, want %d\n%s%s", code, exitFail, out, errOut)
 		}
-		for _, want := range []string{"(check leader-completeness)", "fault events 132 -> ", "operations", "seed         2 -> ", "replay: go run ./cmd/simrun -schedule "} {
+		for _, want := range []string{"(check leader-completeness)", "fault events 92 -> ", "operations", "seed         1 -> ", "replay: go run ./cmd/simrun -schedule "} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("shrink output lacks %q:\n%s", want, out)
 			}
 		}
-		path := filepath.Join(dir, "shrunk-default-raftsim-ack-before-sync-seed2.json")
+		path := filepath.Join(dir, "shrunk-default-raftsim-match-from-current-seed1.json")
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

@@ -44,7 +44,6 @@ var readmeRewrites = map[string]readmeRewrite{
 	"go run ./cmd/simrun -seeds 1-1000":                        {run: "go run ./cmd/simrun -seeds 1-20", exit: -1},
 	"go run ./cmd/simrun -bug match-from-current -seeds 1-100": {run: "go run ./cmd/simrun -bug match-from-current -seeds 1-4", exit: -1},
 	// default's first failure of commit-old-term is seed 99 (BENCHMARKS.md).
-	"go run ./cmd/simrun -bug commit-old-term -seeds 1-300":                   {run: "go run ./cmd/simrun -bug commit-old-term -seeds 97-100", exit: -1},
 	"go run ./cmd/simrun -bug commit-old-term -scenario figure8 -seeds 1-300": {run: "go run ./cmd/simrun -bug commit-old-term -scenario figure8 -seeds 1-6", exit: -1},
 	"go run ./cmd/simrun -sut etcd -seeds 1-200 -check-determinism":           {run: "go run ./cmd/simrun -sut etcd -seeds 1-6 -check-determinism", exit: -1},
 	"go run ./cmd/simrun -seeds 1-200 -check-determinism":                     {run: "go run ./cmd/simrun -seeds 1-6 -check-determinism", exit: -1},
@@ -53,6 +52,7 @@ var readmeRewrites = map[string]readmeRewrite{
 	// The planted-bug property needs many cases to find each bug; the correct build's needs few.
 	"go test ./scenarios -run Property -rapid.checks 3000 -rapid.seed 0": {run: "go test ./scenarios -run PropertyCorrectSystem -rapid.checks 5 -rapid.seed 0", exit: -1},
 	"go test ./raft -run TestMiniSafetyFuzz -raft.seeds 5000":            {run: "go test ./raft -run TestMiniSafetyFuzz -raft.seeds 20", exit: -1},
+	"go run ./cmd/simrun -seeds 1-100 -probes":                           {run: "go run ./cmd/simrun -seeds 1-10 -probes", exit: -1},
 	"go run ./cmd/simrun -seeds 1-10000":                                 {run: "go run ./cmd/simrun -seeds 1-20", exit: -1},
 	"go run ./cmd/simrun -seeds 1-30000 -shard 1/3 -out results/":        {run: "go run ./cmd/simrun -seeds 1-30 -shard 1/3 -out results/", exit: -1},
 	"go run ./cmd/simrun -seeds 1-30000 -shard 2/3 -out results/":        {run: "go run ./cmd/simrun -seeds 1-30 -shard 2/3 -out results/", exit: -1},

@@ -170,15 +170,7 @@ func (s *Server) Start(env *sim.Env) {
 		Bug:                   s.bug,
 		Probe:                 probe,
 	}, raftPersisted(&p))
-	clock := s.cfg.Clock
-	if clock == nil {
-		clock = env.Now
-	}
-	s.report.Bind(s.obs, clock, int(s.id), p.HardState.Term)
-	if s.report.Active() {
-		s.report.Stamp()
-		s.store.ReportRecovered(s.obs, int(s.id), &p)
-	}
+	s.report.Start(s.obs, s.cfg.Clock, env, &s.store, &p)
 	s.applied = p.Snapshot.Index
 	s.service = s.cfg.NewService(s)
 	s.service.Restore(p.Snapshot.Index, p.Snapshot.Data)

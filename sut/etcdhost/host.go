@@ -88,15 +88,7 @@ func (s *Server) Start(env *sim.Env) {
 		s.store.Sync()
 		p.Snapshot = *initial.Snapshot
 	}
-	clock := s.cfg.Clock
-	if clock == nil {
-		clock = env.Now
-	}
-	s.report.Bind(s.obs, clock, int(s.id), p.HardState.Term)
-	if s.report.Active() {
-		s.report.Stamp()
-		s.store.ReportRecovered(s.obs, int(s.id), &p)
-	}
+	s.report.Start(s.obs, s.cfg.Clock, env, &s.store, &p)
 	s.applied = p.Snapshot.Index
 	voters := make([]uint64, len(s.cfg.Peers))
 	for i, peer := range s.cfg.Peers {

@@ -58,10 +58,18 @@ type Reporter struct {
 	roleTerm                             uint64
 }
 
-// Bind starts reporting for one incarnation of node: obs may be nil; clock stamps reports
-// (the run's global clock, or the node's own).
-func (r *Reporter) Bind(obs sut.Observer, clock func() sim.Time, node int, durableTerm uint64) {
-	*r = Reporter{obs: obs, clock: clock, node: node, durableTerm: durableTerm}
+// Start begins reporting for one incarnation of a node that recovered p from store: obs may be
+// nil; clock stamps reports (the run's global clock; nil: the node's own, env.Now). It reports
+// what the node recovered.
+func (r *Reporter) Start(obs sut.Observer, clock func() sim.Time, env *sim.Env, store *Storage, p *Persisted) {
+	if clock == nil {
+		clock = env.Now
+	}
+	*r = Reporter{obs: obs, clock: clock, node: int(env.ID()), durableTerm: p.HardState.Term}
+	if obs != nil {
+		r.Stamp()
+		store.ReportRecovered(obs, r.node, p)
+	}
 }
 
 // Active reports whether there is an observer to tell.

@@ -45,11 +45,9 @@ type recorder struct {
 	cutLabels  []string
 	spans      []timeline.Span
 	spanOf     []int // CallID -> index in spans
-	ticks      []timeline.Tick
-	arrows     []timeline.Arrow
-	arrowHead  int // arrows[:arrowHead] were evicted (see keepArrow)
-	arrowsSeen int64
-	arrowsLost int64
+	ticks      nearestKept[timeline.Tick]
+	arrows     nearestKept[timeline.Arrow]
+	applies    applyRun
 	focus      int64
 	hasFocus   bool
 
@@ -345,30 +343,57 @@ func (c *recorder) clientOf(id uint64) string {
 	return "client " + strconv.FormatUint(id, 10)
 }
 
-// arrow keeps a message arrow within MaxMessages, preferring those nearest the failure when
-// one is known (they arrive in time order, so the farthest is the oldest or the newest).
+// arrow records a message arrow, keeping at most MaxMessages.
 func (c *recorder) arrow(a timeline.Arrow) {
-	c.arrowsSeen++
-	limit := c.out.MaxMessages
-	if limit <= 0 {
-		limit = DefaultMaxTimelineMessages
-	}
-	if len(c.arrows)-c.arrowHead < limit {
-		c.arrows = append(c.arrows, a)
-		return
-	}
-	c.arrowsLost++
-	if !c.hasFocus || distance(c.arrows[c.arrowHead].Send, c.focus) <= distance(a.Send, c.focus) {
-		return // the new one is the farthest
-	}
-	c.arrows[c.arrowHead] = timeline.Arrow{}
-	c.arrowHead++
-	c.arrows = append(c.arrows, a)
-	if c.arrowHead > limit { // reclaim the evicted prefix
-		c.arrows = append(c.arrows[:0], c.arrows[c.arrowHead:]...)
-		c.arrowHead = 0
-	}
+	c.arrows.add(a, a.Send, limitOr(c.out.MaxMessages, DefaultMaxTimelineMessages), c.focus, c.hasFocus)
 }
+
+func limitOr(limit, otherwise int) int {
+	if limit <= 0 {
+		return otherwise
+	}
+	return limit
+}
+
+// nearestKept holds at most a number of items, those nearest the failure when one is known
+// (items arrive in time order, so the farthest is the oldest or the newest), the first ones
+// otherwise.
+type nearestKept[T any] struct {
+	items []T
+	at    []int64 // each item's instant
+	head  int     // items[:head] were evicted
+	seen  int64
+	lost  int64
+}
+
+// add keeps item, of instant atNs, when it is among the limit nearest focus, and reports
+// whether it did.
+func (k *nearestKept[T]) add(item T, atNs int64, limit int, focus int64, hasFocus bool) bool {
+	k.seen++
+	if len(k.items)-k.head < limit {
+		k.items, k.at = append(k.items, item), append(k.at, atNs)
+		return true
+	}
+	k.lost++
+	if !hasFocus || distance(k.at[k.head], focus) <= distance(atNs, focus) {
+		return false // the new one is the farthest
+	}
+	var zero T
+	k.items[k.head] = zero
+	k.head++
+	k.items, k.at = append(k.items, item), append(k.at, atNs)
+	if k.head > limit { // reclaim the evicted prefix
+		k.items = append(k.items[:0], k.items[k.head:]...)
+		k.at = append(k.at[:0], k.at[k.head:]...)
+		k.head = 0
+	}
+	return true
+}
+
+func (k *nearestKept[T]) kept() []T { return k.items[k.head:] }
+
+// last is the item added last, if it was kept.
+func (k *nearestKept[T]) last() *T { return &k.items[len(k.items)-1] }
 
 func distance(a, b int64) int64 {
 	if a > b {
@@ -379,11 +404,50 @@ func distance(a, b int64) int64 {
 
 // ---- timeline intervals ----
 
-func (c *recorder) tick(node sim.NodeID, kind, label, detail string) {
+// tick records a mark on a node's lane, keeping at most MaxMarks; it reports whether it kept it.
+func (c *recorder) tick(node sim.NodeID, kind, label, detail string) bool {
 	if node < 0 {
+		return false
+	}
+	c.applies.valid = false
+	return c.ticks.add(timeline.Tick{Lane: int(node), At: c.now, Kind: kind, Label: label, Detail: detail}, c.now,
+		limitOr(c.out.MaxMarks, DefaultMaxTimelineMarks), c.focus, c.hasFocus)
+}
+
+// applyRun is the apply mark being extended: the consecutive applies one node makes in one
+// kernel event (a restarted node replaying its log, a batch committed at once) share a mark,
+// which lists the first maxApplyLines of them.
+type applyRun struct {
+	valid       bool
+	node        sim.NodeID
+	seq         int64
+	first, last uint64
+	lines       []string
+}
+
+const maxApplyLines = 8
+
+// applyTick records that node applied the entry at index, described by text.
+func (c *recorder) applyTick(node sim.NodeID, index uint64, text string) {
+	seq := c.r.sim.Stats().Events
+	r := &c.applies
+	if !r.valid || r.node != node || r.seq != seq || r.last+1 != index {
+		if c.tick(node, "apply", text, "") {
+			*r = applyRun{valid: true, node: node, seq: seq, first: index, last: index, lines: []string{text}}
+		}
 		return
 	}
-	c.ticks = append(c.ticks, timeline.Tick{Lane: int(node), At: c.now, Kind: kind, Label: label, Detail: detail})
+	r.last = index
+	if len(r.lines) < maxApplyLines {
+		r.lines = append(r.lines, text)
+	}
+	t := c.ticks.last()
+	n := r.last - r.first + 1
+	t.Label = fmt.Sprintf("applied %d-%d (%d entries)", r.first, r.last, n)
+	t.Detail = strings.Join(r.lines, "\n")
+	if n > uint64(len(r.lines)) {
+		t.Detail += fmt.Sprintf("\n... and %d more (trace.jsonl at -trace-level full lists each)", n-uint64(len(r.lines)))
+	}
 }
 
 func (c *recorder) closeBand(node sim.NodeID) {
@@ -530,7 +594,7 @@ func (c *recorder) Applied(node int, index, term, digest uint64) {
 		}
 	}
 	c.emit(e, tierDetail)
-	c.tick(sim.NodeID(node), "apply", e.Text, "")
+	c.applyTick(sim.NodeID(node), index, e.Text)
 }
 
 func (c *recorder) RoleChanged(node int, role sut.Role, term uint64) {
@@ -654,7 +718,7 @@ func (c *recorder) finish(res *Result) {
 func (c *recorder) model(res *Result) *timeline.Model {
 	end := int64(res.VirtualTime)
 	m := &timeline.Model{Title: firstLine(res.Report()), StartNs: 0, EndNs: end,
-		Bands: c.bands, Outages: c.outages, Shades: c.shades, Spans: c.spans, Ticks: c.ticks, Arrows: c.arrows[c.arrowHead:]}
+		Bands: c.bands, Outages: c.outages, Shades: c.shades, Spans: c.spans, Ticks: c.ticks.kept(), Arrows: c.arrows.kept()}
 	for i := 0; i < c.r.sim.NumNodes(); i++ {
 		kind := "client"
 		if c.isServer(sim.NodeID(i)) {
@@ -683,9 +747,13 @@ func (c *recorder) model(res *Result) *timeline.Model {
 			sp.Detail = "never returned: the outcome is unknown"
 		}
 	}
-	if c.arrowsLost > 0 {
+	if c.arrows.lost > 0 {
 		m.Notes = append(m.Notes, fmt.Sprintf("The run sent %d messages; the timeline keeps at most %d (Recording.MaxMessages), those nearest the failure: %d are not drawn.",
-			c.arrowsSeen, len(m.Arrows), c.arrowsLost))
+			c.arrows.seen, len(m.Arrows), c.arrows.lost))
+	}
+	if c.ticks.lost > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("The run made %d marks (commits, applies...); the timeline keeps at most %d (Recording.MaxMarks), those nearest the failure: %d are not drawn.",
+			c.ticks.seen, len(m.Ticks), c.ticks.lost))
 	}
 	m.Violation = c.violation(res, m)
 	return m

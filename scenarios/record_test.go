@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -132,6 +134,81 @@ func TestTraceMarksAnOnlineViolation(t *testing.T) {
 	}
 	if v := rec.Timeline.Violation; v == nil || v.At != int64(plain.FailedAt) || len(v.Lanes) == 0 {
 		t.Errorf("timeline violation %+v, want at %d on the servers the message names", v, plain.FailedAt)
+	}
+}
+
+// TestTimelineMarksEveryApply: every apply of the run is on a mark of its server's lane at its
+// instant, alone or in a mark for a run of consecutive indexes (a restarted server replaying
+// its log makes one mark, not hundreds); with MaxMarks the timeline keeps that many marks,
+// those nearest the failure, and says so.
+func TestTimelineMarksEveryApply(t *testing.T) {
+	spec := Spec{Scenario: "default", Seed: 1, Bug: "no-dedup"}
+	plain, err := Execute(spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, events, rec := record(t, spec, TraceFull, plain)
+	tl := rec.Timeline
+	type place struct {
+		node string
+		at   int64
+	}
+	marked := map[place][][2]uint64{}
+	runs := 0
+	for _, tk := range tl.Ticks {
+		if tk.Kind != "apply" {
+			continue
+		}
+		var first, last, n uint64
+		if _, err := fmt.Sscanf(tk.Label, "applied %d-%d (%d entries)", &first, &last, &n); err == nil {
+			runs++
+		} else if _, err := fmt.Sscanf(tk.Label, "applied %d ", &first); err == nil {
+			last = first
+		} else {
+			t.Fatalf("apply mark %q", tk.Label)
+		}
+		p := place{tl.Lanes[tk.Lane].Name, tk.At}
+		marked[p] = append(marked[p], [2]uint64{first, last})
+	}
+	applies := 0
+	for _, e := range events {
+		if e.Kind != "apply" {
+			continue
+		}
+		applies++
+		found := false
+		for _, r := range marked[place{e.Node, e.AtNs}] {
+			found = found || r[0] <= e.Index && e.Index <= r[1]
+		}
+		if !found {
+			t.Fatalf("no mark for %s", e)
+		}
+	}
+	if runs == 0 || applies == 0 {
+		t.Errorf("%d applies, %d marks for runs of applies: want both", applies, runs)
+	}
+
+	const maxMarks = 50
+	limited := &Recording{Of: plain, MaxMarks: maxMarks}
+	if _, err := Execute(spec, Options{Record: limited}); err != nil {
+		t.Fatal(err)
+	}
+	distance := func(tk int64) int64 { return max(tk-int64(plain.FailedAt), int64(plain.FailedAt)-tk) }
+	var all []int64
+	for _, tk := range tl.Ticks {
+		all = append(all, distance(tk.At))
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	if len(limited.Timeline.Ticks) != maxMarks {
+		t.Fatalf("%d marks kept, want MaxMarks = %d", len(limited.Timeline.Ticks), maxMarks)
+	}
+	for _, tk := range limited.Timeline.Ticks {
+		if distance(tk.At) > all[maxMarks-1] {
+			t.Errorf("kept mark %+v at %d ns from the failure; the %d nearest are within %d", tk, distance(tk.At), maxMarks, all[maxMarks-1])
+		}
+	}
+	if notes := strings.Join(limited.Timeline.Notes, " "); !strings.Contains(notes, "MaxMarks") {
+		t.Errorf("notes %q do not say marks were left out", notes)
 	}
 }
 

@@ -25,6 +25,9 @@ type Recording struct {
 	// MaxMessages bounds the message arrows kept for the timeline (0:
 	// DefaultMaxTimelineMessages); the page says so when it was hit.
 	MaxMessages int
+	// MaxMarks bounds the marks (commits, applies, restarts...) kept for the timeline (0:
+	// DefaultMaxTimelineMarks), likewise.
+	MaxMarks int
 
 	// Timeline is the run's timeline, filled in when the run ends.
 	Timeline *timeline.Model
@@ -85,9 +88,13 @@ func (rec *Recording) Header() string {
 	return "trace level default: the outline of the run (client calls, roles, faults, crashes, pauses, partitions); no check failed, so no window of detail. -trace-level full shows every message, -trace-level all adds timers and heartbeats."
 }
 
-// DefaultMaxTimelineMessages bounds the message arrows of one timeline: about 200 bytes each
-// in memory and on the page.
-const DefaultMaxTimelineMessages = 200_000
+// DefaultMaxTimelineMessages and DefaultMaxTimelineMarks bound what a recording keeps for the
+// timeline, about 200 bytes a message and 100 a mark in memory. The page holds what its own
+// bound has room for (timeline.DefaultMaxPageBytes), nearest the failure.
+const (
+	DefaultMaxTimelineMessages = 200_000
+	DefaultMaxTimelineMarks    = 200_000
+)
 
 // TraceLevel selects how much of a run the trace shows.
 type TraceLevel uint8

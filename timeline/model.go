@@ -25,12 +25,15 @@
 // # The page
 //
 // Write emits one HTML file with the model as JSON and a small renderer (plain JavaScript and
-// SVG, embedded from page.js and page.css; no library, no build step, no network access). Only
-// the shapes inside the visible time range are drawn, and message arrows only inside the
-// message window (by default the violation's focus window, with a control that widens it to
-// the whole run), so that a run with tens of thousands of messages opens in well under a
-// second. Wheel zooms around the pointer, dragging pans, the filters hide message kinds and
-// lanes, a click shows an item's decoded content, and the legend explains the colours.
+// SVG, embedded from page.js and page.css; no library, no build step, no network access). The
+// page is fast by construction: it has at most DefaultMaxPageBytes, keeping what lies nearest
+// the violation when the run has more and counting the rest (WriteWithin); the page parses
+// first only the part near the violation; it draws only the shapes inside the visible time
+// range, message arrows only inside the message window (by default around the violation, with
+// a control that widens it to the whole run), and at most a fixed number of arrows and marks,
+// those nearest the violation. Wheel zooms around the pointer, dragging pans, the filters hide
+// message kinds and lanes, a click shows an item's decoded content, and the legend explains
+// the colours.
 package timeline
 
 import (
@@ -39,7 +42,7 @@ import (
 )
 
 // Model is everything a timeline page shows. The short JSON names keep large pages small;
-// page.js reads them (arrows travel in a more compact form still, see wireModel).
+// page.js reads them (arrows and ticks travel in a more compact form still, see wireModel).
 type Model struct {
 	Title string `json:"title"`
 	// Summary lines are shown under the title (verdict, replay command).

@@ -7,8 +7,9 @@
   const LABEL_W = 64;
   const AXIS_H = 30;
   const LANE_H = {server: 36, client: 28};
-  const MAX_ARROWS_DRAWN = 4000;
-  const MAX_TICKS_DRAWN = 6000;
+  const MAX_ARROWS_DRAWN = 1500;
+  const MAX_TICKS_DRAWN = 1500;
+  const LEFT_H = 5; // the strip that counts what a page left out
   const ROLE_COLORS = {follower: '#e5e8e8', 'pre-candidate': '#fdebd0', candidate: '#f9e79f', leader: '#82e0aa'};
   const KIND_COLORS = {
     vote: '#8e44ad', 'vote-reply': '#c39bd3', append: '#1f618d', 'append-reply': '#5dade2',
@@ -21,25 +22,54 @@
   const OUTAGE_COLORS = {crash: '#2c3e50', pause: '#5b2c6f'};
   const SHADE_COLORS = {partition: 'rgba(231,76,60,0.13)', clock: 'rgba(241,196,15,0.16)'};
 
-  for (const list of ['lanes', 'bands', 'outages', 'shades', 'spans', 'arrows', 'ticks', 'summary', 'links', 'notes']) {
+  for (const list of ['lanes', 'bands', 'outages', 'shades', 'spans', 'arrows', 'ticks', 'strs', 'summary', 'links', 'notes']) {
     if (!Array.isArray(M[list])) M[list] = [];
   }
+  // Arrows and ticks travel as flat integer arrays, their strings listed once (see write.go).
   const wireTypes = M.types || [];
-  const decodeArrows = (list) => list.map((a) => ({f: a[0], t: a[1], s: a[2], r: a[3], y: wireTypes[a[4]][0], k: wireTypes[a[4]][1],
-    x: (a[5] & 1) !== 0, c: (a[5] & 2) !== 0, d: a[6]}));
+  let strs = M.strs;
+  function decodeArrows(flat) {
+    const out = [];
+    for (let i = 0; i + 6 < flat.length; i += 7) {
+      const type = wireTypes[flat[i + 4]];
+      out.push({f: flat[i], t: flat[i + 1], s: flat[i + 2], r: flat[i + 2] + flat[i + 3], y: type[0], k: type[1],
+        x: (flat[i + 5] & 1) !== 0, c: (flat[i + 5] & 2) !== 0, d: strs[flat[i + 6]]});
+    }
+    return out;
+  }
+  function decodeTicks(flat) {
+    const out = [];
+    for (let i = 0; i + 4 < flat.length; i += 5) {
+      out.push({l: flat[i], a: flat[i + 1], k: strs[flat[i + 2]], lb: strs[flat[i + 3]], d: strs[flat[i + 4]]});
+    }
+    return out;
+  }
   M.arrows = decodeArrows(M.arrows);
+  M.ticks = decodeTicks(M.ticks);
   // Arrows and ticks away from the violation wait in #model-far until the view reaches them.
   const nearS = M.nearStart, nearE = M.nearEnd;
   let farLoaded = !(nearE > nearS);
   function loadFar() {
     if (farLoaded) return;
     farLoaded = true;
+    document.body.setAttribute('data-far', 'loaded');
     const far = JSON.parse(document.getElementById('model-far').textContent);
+    strs = strs.concat(far.strs || []);
     const byStart = (key) => (a, b) => key(a) - key(b);
-    M.arrows = M.arrows.concat(decodeArrows(far.arrows)).sort(byStart((a) => a.s));
-    M.ticks = M.ticks.concat(far.ticks).sort(byStart((t) => t.a));
+    M.arrows = M.arrows.concat(decodeArrows(far.arrows || [])).sort(byStart((a) => a.s));
+    M.ticks = M.ticks.concat(decodeTicks(far.ticks || [])).sort(byStart((t) => t.a));
     for (const a of M.arrows) maxArrowNs = Math.max(maxArrowNs, a.r - a.s);
   }
+  // What a page too large for its size limit left out: counts per lane and time bucket.
+  const K = M.kept || null;
+  const left = [];
+  if (K) {
+    for (let i = 0; i + 4 < K.left.length; i += 5) {
+      left.push({l: K.left[i], s: M.start + K.left[i + 1] * K.bucket, m: K.left[i + 2], t: K.left[i + 3], o: K.left[i + 4]});
+    }
+  }
+  let maxLeft = 1;
+  for (const c of left) maxLeft = Math.max(maxLeft, c.m + c.t + c.o);
   const V = M.violation || null;
   const runStart = M.start;
   const runEnd = Math.max(M.end, M.start + 1);
@@ -64,6 +94,12 @@
   function fmtShort(ns, step) {
     const digits = step >= 1e9 ? 0 : step >= 1e8 ? 1 : step >= 1e7 ? 2 : step >= 1e6 ? 3 : step >= 1e5 ? 4 : step >= 1e4 ? 5 : 6;
     return (ns / 1e9).toFixed(digits) + 's';
+  }
+  // nearest returns at most cap of the indexes, those whose [start, end] lies nearest t.
+  function nearest(idx, cap, t, start, end) {
+    if (idx.length <= cap) return idx;
+    const gap = (i) => Math.max(0, start(i) - t, t - end(i));
+    return idx.map((i) => [gap(i), i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, cap).map((p) => p[1]);
   }
   function lowerBound(arr, t, key) { // first index whose key >= t
     let lo = 0, hi = arr.length;
@@ -197,6 +233,7 @@
     add('marks', TICK_COLORS, 'tick');
     add('down', OUTAGE_COLORS, 'box');
     add('shaded', SHADE_COLORS, 'box');
+    if (K) add('left out of this page (size limit)', {'count of messages and marks': '#909497'}, 'box');
     add('client calls', {'ok': '#d6eaf8', 'never returned': '#fadbd8', 'named by the check': '#e74c3c'}, 'box');
     return lg;
   }
@@ -280,21 +317,38 @@
       parts.push('<rect data-k="s' + i + '" class="' + cls + '" x="' + x0 + '" y="' + (laneY[s.l] + 4) + '" width="' + w + '" height="' + (laneH[s.l] - 8) + '" rx="3"/>');
       if (w > 50) parts.push('<text class="spantext" x="' + (Math.max(x0, LABEL_W) + 3) + '" y="' + (mid(s.l) + 4) + '">' + esc(s.lb) + '</text>');
     });
-    // ticks
-    let ticksDrawn = 0, ticksInView = 0;
+    // ticks: at most MAX_TICKS_DRAWN, those nearest the violation (or the middle of the view)
+    const anchor = V && V.at >= vs && V.at <= ve ? V.at : (vs + ve) / 2;
+    const tickIdx = [];
     for (let i = lowerBound(M.ticks, vs, (t) => t.a); i < M.ticks.length && M.ticks[i].a <= ve; i++) {
+      if (laneY[M.ticks[i].l] >= 0) tickIdx.push(i);
+    }
+    const ticksInView = tickIdx.length;
+    const tickDraw = nearest(tickIdx, MAX_TICKS_DRAWN, anchor, (i) => M.ticks[i].a, (i) => M.ticks[i].a);
+    const ticksDrawn = tickDraw.length;
+    for (const i of tickDraw) {
       const t = M.ticks[i];
-      if (laneY[t.l] < 0) continue;
-      ticksInView++;
-      if (ticksDrawn >= MAX_TICKS_DRAWN) continue;
-      ticksDrawn++;
       const tx = x(t.a), y = laneY[t.l];
       const color = TICK_COLORS[t.k] || TICK_COLORS.note;
       if (t.k === 'commit' || t.k === 'apply') {
         const y0 = t.k === 'commit' ? y + 2 : y + laneH[t.l] / 2;
-        parts.push('<line data-k="t' + i + '" class="tick" x1="' + tx + '" x2="' + tx + '" y1="' + y0 + '" y2="' + (y0 + laneH[t.l] / 2 - 2) + '" stroke="' + color + '"/>');
+        parts.push('<line data-k="t' + i + '" class="tick ' + t.k + '" x1="' + tx + '" x2="' + tx + '" y1="' + y0 + '" y2="' + (y0 + laneH[t.l] / 2 - 2) + '" stroke="' + color + '"/>');
       } else {
-        parts.push('<circle data-k="t' + i + '" class="mark" cx="' + tx + '" cy="' + (y + laneH[t.l] / 2) + '" r="4" fill="' + color + '"/>');
+        parts.push('<circle data-k="t' + i + '" class="mark ' + esc(t.k) + '" cx="' + tx + '" cy="' + (y + laneH[t.l] / 2) + '" r="4" fill="' + color + '"/>');
+      }
+    }
+    // what the page left out: a grey strip along the bottom of each lane, darker where more
+    // was left out, and the edges of the range it kept
+    if (K) {
+      left.forEach((c, i) => {
+        if (c.s + K.bucket < vs || c.s > ve || laneY[c.l] < 0) return;
+        const x0 = x(c.s), w = Math.max(2, x(c.s + K.bucket) - x0);
+        const o = 0.3 + 0.6 * Math.log(1 + c.m + c.t + c.o) / Math.log(1 + maxLeft);
+        parts.push('<rect data-k="l' + i + '" class="leftout" x="' + x0 + '" y="' + (laneY[c.l] + laneH[c.l] - LEFT_H) + '" width="' + w + '" height="' + LEFT_H + '" fill-opacity="' + o.toFixed(2) + '"/>');
+      });
+      for (const t of [K.s, K.e, K.ss, K.se]) {
+        if (t <= runStart || t >= runEnd || t < vs || t > ve) continue;
+        parts.push('<line class="keptedge" x1="' + x(t) + '" x2="' + x(t) + '" y1="' + AXIS_H + '" y2="' + chartH + '"/>');
       }
     }
     // arrows
@@ -302,26 +356,29 @@
     const ws = wSize === Infinity ? -Infinity : winCenter - winHalf * wSize;
     const we = wSize === Infinity ? Infinity : winCenter + winHalf * wSize;
     const lo = Math.max(vs, ws), hi = Math.min(ve, we);
-    let drawn = 0, inView = 0;
+    const arrowIdx = [];
     if (lo <= hi) {
       for (let i = lowerBound(M.arrows, lo - maxArrowNs, (a) => a.s); i < M.arrows.length && M.arrows[i].s <= hi; i++) {
         const a = M.arrows[i];
-        if (a.r < lo || !typeOn[a.y] || laneY[a.f] < 0 || laneY[a.t] < 0) continue;
-        inView++;
-        if (drawn >= MAX_ARROWS_DRAWN) continue;
-        drawn++;
-        const x1 = x(a.s), y1 = mid(a.f), x2 = x(a.r), y2 = mid(a.t);
-        const color = KIND_COLORS[a.k] || KIND_COLORS.other;
-        const cls = 'arrow' + (a.c ? ' copy' : '') + (a.x ? ' dropped' : '');
-        if (a.x) {
-          // a dropped message stops where it was lost, a third of the way when dropped at send
-          const f = a.r > a.s ? 0.85 : 0.3;
-          const ex = x1 + (x2 - x1) * f + (a.r > a.s ? 0 : 8), ey = y1 + (y2 - y1) * f;
-          parts.push('<line data-k="a' + i + '" class="' + cls + '" x1="' + x1 + '" y1="' + y1 + '" x2="' + ex + '" y2="' + ey + '" stroke="' + color + '"/>');
-          parts.push('<path class="cross" d="M' + (ex - 4) + ',' + (ey - 4) + 'L' + (ex + 4) + ',' + (ey + 4) + 'M' + (ex - 4) + ',' + (ey + 4) + 'L' + (ex + 4) + ',' + (ey - 4) + '"/>');
-        } else {
-          parts.push('<line data-k="a' + i + '" class="' + cls + '" x1="' + x1 + '" y1="' + y1 + '" x2="' + x2 + '" y2="' + y2 + '" stroke="' + color + '" marker-end="url(#head)"/>');
-        }
+        if (a.r >= lo && typeOn[a.y] && laneY[a.f] >= 0 && laneY[a.t] >= 0) arrowIdx.push(i);
+      }
+    }
+    const inView = arrowIdx.length;
+    const arrowDraw = nearest(arrowIdx, MAX_ARROWS_DRAWN, anchor, (i) => M.arrows[i].s, (i) => M.arrows[i].r);
+    const drawn = arrowDraw.length;
+    for (const i of arrowDraw) {
+      const a = M.arrows[i];
+      const x1 = x(a.s), y1 = mid(a.f), x2 = x(a.r), y2 = mid(a.t);
+      const color = KIND_COLORS[a.k] || KIND_COLORS.other;
+      const cls = 'arrow' + (a.c ? ' copy' : '') + (a.x ? ' dropped' : '');
+      if (a.x) {
+        // a dropped message stops where it was lost, a third of the way when dropped at send
+        const f = a.r > a.s ? 0.85 : 0.3;
+        const ex = x1 + (x2 - x1) * f + (a.r > a.s ? 0 : 8), ey = y1 + (y2 - y1) * f;
+        parts.push('<line data-k="a' + i + '" class="' + cls + '" x1="' + x1 + '" y1="' + y1 + '" x2="' + ex + '" y2="' + ey + '" stroke="' + color + '"/>');
+        parts.push('<path class="cross" d="M' + (ex - 4) + ',' + (ey - 4) + 'L' + (ex + 4) + ',' + (ey + 4) + 'M' + (ex - 4) + ',' + (ey + 4) + 'L' + (ex + 4) + ',' + (ey - 4) + '"/>');
+      } else {
+        parts.push('<line data-k="a' + i + '" class="' + cls + '" x1="' + x1 + '" y1="' + y1 + '" x2="' + x2 + '" y2="' + y2 + '" stroke="' + color + '" marker-end="url(#head)"/>');
       }
     }
     // violation line
@@ -335,11 +392,12 @@
     svg.innerHTML = parts.join('');
     placeFlag();
     let msg = 'view ' + fmt(vs) + ' – ' + fmt(ve) + ' (' + ((ve - vs) / 1e6).toFixed(1) + ' ms). ';
-    if (inView > drawn) msg += 'Drawing ' + drawn + ' of ' + inView + ' messages in view: zoom in to see them all. ';
+    if (inView > drawn) msg += 'Drawing the ' + drawn + ' of ' + inView + ' messages in view nearest ' + (V && anchor === V.at ? 'the violation' : 'the middle') + ': zoom in to see them all. ';
     else msg += drawn + ' messages drawn. ';
-    if (ticksInView > ticksDrawn) msg += 'Drawing ' + ticksDrawn + ' of ' + ticksInView + ' marks. ';
+    if (ticksInView > ticksDrawn) msg += 'Drawing the ' + ticksDrawn + ' of ' + ticksInView + ' marks in view nearest ' + (V && anchor === V.at ? 'the violation' : 'the middle') + '. ';
     const hidden = types.filter((t) => !typeOn[t]);
     if (hidden.length) msg += 'Hidden message types: ' + hidden.join(', ') + ' (see "message types"). ';
+    if (K && (K.s > runStart || K.e < runEnd)) msg += 'This page holds the messages and marks from ' + fmt(K.s) + ' to ' + fmt(K.e) + ' only (its size limit; the grey strips along the lanes count the rest). ';
     if (wSize !== Infinity) msg += 'Messages outside ' + fmt(Math.max(ws, runStart)) + ' – ' + fmt(Math.min(we, runEnd)) + ' are hidden (widen with "messages").';
     status.textContent = msg;
   }
@@ -350,6 +408,14 @@
     let step = Math.pow(10, Math.floor(Math.log10(target)));
     if (target / step >= 5) step *= 5; else if (target / step >= 2) step *= 2;
     const out = ['<rect class="axisbg" x="0" y="0" width="' + (LABEL_W + plotW + 12) + '" height="' + AXIS_H + '"/>'];
+    if (K) {
+      const ks = Math.max(K.s, K.ss), ke = Math.min(K.e, K.se);
+      for (const [a, b] of [[runStart, ks], [ke, runEnd]]) {
+        if (b <= a || b < view.s || a > view.e) continue;
+        const x0 = Math.max(LABEL_W, x(a)), x1 = Math.min(LABEL_W + plotW, x(b));
+        if (x1 > x0) out.push('<rect class="axisleft" x="' + x0 + '" y="' + (AXIS_H - 6) + '" width="' + (x1 - x0) + '" height="6"><title>left out of this page in part (its size limit)</title></rect>');
+      }
+    }
     for (let t = Math.ceil(view.s / step) * step; t <= view.e; t += step) {
       const tx = x(t);
       out.push('<line class="grid" x1="' + tx + '" x2="' + tx + '" y1="' + (AXIS_H - 6) + '" y2="' + chartH + '"/>');
@@ -431,6 +497,10 @@
     } else if (kind === 't') {
       const t = M.ticks[i];
       text = laneName(t.l) + ' ' + t.k + ' at ' + fmt(t.a) + ': ' + t.lb + (t.d ? '\n' + t.d : '');
+    } else if (kind === 'l') {
+      const c = left[i];
+      text = laneName(c.l) + ' from ' + fmt(c.s) + ' to ' + fmt(c.s + K.bucket) + ': left out of this page (its size limit keeps what lies nearest the violation): ' +
+        c.m + ' messages sent, ' + c.t + ' marks (commits, applies...), ' + c.o + ' other shapes (calls, roles, outages, shades).'
     } else if (kind === 'v' && V) {
       text = 'VIOLATION (' + V.check + ') at ' + fmt(V.at) + '\n' + V.d;
     }

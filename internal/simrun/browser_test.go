@@ -1,6 +1,7 @@
 package simrun
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/raftsim/raftsim/internal/browser"
+	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/timeline"
 )
 
 // The viewport the pages must show their violation in: a laptop screen.
@@ -71,6 +74,10 @@ func checkPage(p *browser.Page, file, shot string) error {
 	var problems []string
 	// Show the whole run (the page then draws what it held back) and look for errors again.
 	if strings.HasSuffix(file, "timeline.html") {
+		var far string
+		if err := p.Eval(ctx, `String(document.body.getAttribute('data-far'))`, &far); err != nil || far != "null" {
+			problems = append(problems, fmt.Sprintf("the first screen needed the page's far part (data-far %q, %v)", far, err))
+		}
 		if err := p.Eval(ctx, `document.querySelector('button[title="show the whole run"]').click()`, nil); err != nil {
 			problems = append(problems, "whole run: "+err.Error())
 		}
@@ -93,6 +100,96 @@ func checkPage(p *browser.Page, file, shot string) error {
 		return fmt.Errorf("%s: %s", filepath.Base(file), strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// showsProblems reports what a timeline page, looked at as a whole run, fails to show of what it
+// must: a label per lane, role bands, crashes, partitions, client calls, message arrows,
+// commit and apply marks, the control that widens the message window, the filters, the legend,
+// zoom, and an arrow's content on a click. Call it after checkPage (which shows the whole run).
+func showsProblems(p *browser.Page) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), pageLoadTimeout)
+	defer cancel()
+	var got map[string]int
+	err := p.Eval(ctx, `(() => {
+		const n = (sel) => document.querySelectorAll(sel).length;
+		const status = document.getElementById('status').textContent;
+		document.getElementById('chart').dispatchEvent(new WheelEvent('wheel', {deltaY: -300, clientX: 600, clientY: 300, bubbles: true, cancelable: true}));
+		const arrow = document.querySelector('line.arrow');
+		if (arrow) arrow.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+		return {lanes: n('text.lanelabel'), bands: n('rect.band'), crashes: n('rect.outage.crash'), partitions: n('rect.shade'),
+			calls: n('rect.span'), arrows: n('line.arrow'), commits: n('line.tick.commit'), applies: n('line.tick.apply'),
+			'message window choices': n('#msgwin option'), filters: n('details.filter input[type=checkbox]'), legend: n('#legend .lgroup'),
+			'arrow content on a click': /sent .*delivered|dropped/.test(document.getElementById('details').textContent) ? 1 : 0,
+			'a changed view after the wheel': 0, statusBefore: status.length};
+	})()`, &got)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	time.Sleep(300 * time.Millisecond) // the wheel's redraw runs on the next animation frame
+	var status string
+	if err := p.Eval(ctx, `document.getElementById('status').textContent`, &status); err == nil && !strings.HasPrefix(status, "view 0.000000000s") {
+		got["a changed view after the wheel"] = 1
+	}
+	var problems []string
+	for _, what := range []string{"lanes", "bands", "crashes", "partitions", "calls", "arrows", "commits", "applies",
+		"message window choices", "filters", "legend", "arrow content on a click", "a changed view after the wheel"} {
+		if got[what] == 0 {
+			problems = append(problems, "no "+what)
+		}
+	}
+	return problems
+}
+
+// TestLimitedPageShowsWhatItLeftOut: a page written within a bound too small for its run (the
+// pages of a long sweep's runs hold many times more than -bug no-dedup -seed 1) still shows the
+// violation on its first screen and all that a page must show, and shows what it left out: a
+// note, and grey strips along the lanes that give their counts on a click.
+func TestLimitedPageShowsWhatItLeftOut(t *testing.T) {
+	b := startBrowser(t)
+	p := newPage(t, b)
+	spec := scenarios.Spec{Scenario: "default", Seed: 1, Bug: "no-dedup"}
+	plain, err := scenarios.Execute(spec, scenarios.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &scenarios.Recording{Of: plain}
+	if _, err := scenarios.Execute(spec, scenarios.Options{Record: rec}); err != nil {
+		t.Fatal(err)
+	}
+	const bound = 300 << 10
+	var page bytes.Buffer
+	if err := timeline.WriteWithin(&page, rec.Timeline, bound); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "timeline.html")
+	if err := os.WriteFile(file, page.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkPage(p, file, filepath.Join(t.ArtifactDir(), "limited-timeline.png")); err != nil {
+		t.Fatal(err)
+	}
+	if problems := showsProblems(p); len(problems) > 0 {
+		t.Errorf("a limited page: %s", strings.Join(problems, "; "))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pageLoadTimeout)
+	defer cancel()
+	var left struct {
+		Strips int
+		Note   string
+		Detail string
+	}
+	err = p.Eval(ctx, `(() => {
+		const strips = document.querySelectorAll('rect.leftout');
+		if (strips.length) strips[0].dispatchEvent(new MouseEvent('click', {bubbles: true}));
+		return {Strips: strips.length, Note: document.getElementById('notes').textContent, Detail: document.getElementById('details').textContent};
+	})()`, &left)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left.Strips == 0 || !strings.Contains(left.Note, "limited to") || !regexp.MustCompile(`left out of this page.*[0-9]+ messages sent`).MatchString(left.Detail) {
+		t.Errorf("a %d-byte page of a larger run shows %d left-out strips, note %q, and on a click %q: want strips, a note, and their counts",
+			page.Len(), left.Strips, left.Note, left.Detail)
+	}
 }
 
 // failingRun runs simrun with args and -out, expects a failure of the given check, and returns
@@ -158,6 +255,11 @@ func TestPagesShowTheViolationInABrowser(t *testing.T) {
 				if err := checkPage(p, filepath.Join(dir, page), shot); err != nil {
 					t.Error(err)
 				}
+				if page == "timeline.html" && tc.check == "linearizability" {
+					if problems := showsProblems(p); len(problems) > 0 {
+						t.Errorf("%s: %s", page, strings.Join(problems, "; "))
+					}
+				}
 			}
 			t.Logf("screenshots in %s", shots)
 		})
@@ -193,6 +295,37 @@ func TestBrowserCheckRejectsAHiddenViolation(t *testing.T) {
 			t.Errorf("%s: the check accepted a page whose violation a person would not see", v.name)
 		} else {
 			t.Logf("%s rejected: %v", v.name, err)
+		}
+	}
+	// What the page must show: the unmodified page shows it all, and the check notices each
+	// thing taken away.
+	if err := checkPage(p, filepath.Join(dir, "timeline.html"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if problems := showsProblems(p); len(problems) > 0 {
+		t.Fatalf("the page fails the content check: %s", strings.Join(problems, "; "))
+	}
+	missing := []struct{ name, old, new, want string }{
+		{"no-arrows", `"arrows":[`, `"arrows":[],"gone":[`, "no arrows"},
+		{"no-marks", `"ticks":[`, `"ticks":[],"gone":[`, "no commits"},
+		{"no-legend", `document.body.appendChild(legend());`, ``, "no legend"},
+		{"no-details", `details.textContent = text;`, ``, "no arrow content on a click"},
+	}
+	for _, v := range missing {
+		if !strings.Contains(string(page), v.old) {
+			t.Fatalf("%s: the page has no %q to change", v.name, v.old)
+		}
+		file := filepath.Join(dir, v.name+".html")
+		os.WriteFile(file, []byte(strings.ReplaceAll(string(page), v.old, v.new)), 0o644)
+		if err := checkPage(p, file, ""); err != nil {
+			t.Errorf("%s: %v", v.name, err)
+			continue
+		}
+		problems := strings.Join(showsProblems(p), "; ")
+		if !strings.Contains(problems, v.want) {
+			t.Errorf("%s: the content check found %q, want %q", v.name, problems, v.want)
+		} else {
+			t.Logf("%s rejected: %s", v.name, problems)
 		}
 	}
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measures how fast timeline pages open: sweeps 1000 seeds of the default scenario with a
 # planted bug, writes the artifacts of every failing run, then loads each failing run's
-# timeline.html in headless Chromium and reports the slowest (BenchmarkTimelineLoad,
-# max-load-ms). Needs chromium on PATH (apt-get install -y chromium).
+# timeline.html in headless Chromium, the ten slowest three more times, and reports the median
+# load of the slowest page (BenchmarkTimelineLoad, max-load-ms; first-pass-max-ms is the slowest
+# single load). Needs chromium on PATH (apt-get install -y chromium).
 #
 #   scripts/timeline-load.sh [BUG] [SEEDS]     (defaults: no-dedup 1-1000)
 set -euo pipefail

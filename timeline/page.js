@@ -233,7 +233,7 @@
     add('marks', TICK_COLORS, 'tick');
     add('down', OUTAGE_COLORS, 'box');
     add('shaded', SHADE_COLORS, 'box');
-    if (K) add('left out of this page (size limit)', {'count of messages and marks': '#909497'}, 'box');
+    if (K) add('left out of this page (size limit)', {'count of what was left out, along each lane': '#566573'}, 'box');
     add('client calls', {'ok': '#d6eaf8', 'never returned': '#fadbd8', 'named by the check': '#e74c3c'}, 'box');
     return lg;
   }
@@ -332,7 +332,7 @@
       const color = TICK_COLORS[t.k] || TICK_COLORS.note;
       if (t.k === 'commit' || t.k === 'apply') {
         const y0 = t.k === 'commit' ? y + 2 : y + laneH[t.l] / 2;
-        parts.push('<line data-k="t' + i + '" class="tick ' + t.k + '" x1="' + tx + '" x2="' + tx + '" y1="' + y0 + '" y2="' + (y0 + laneH[t.l] / 2 - 2) + '" stroke="' + color + '"/>');
+        parts.push('<line data-k="t' + i + '" class="tick ' + esc(t.k) + '" x1="' + tx + '" x2="' + tx + '" y1="' + y0 + '" y2="' + (y0 + laneH[t.l] / 2 - 2) + '" stroke="' + color + '"/>');
       } else {
         parts.push('<circle data-k="t' + i + '" class="mark ' + esc(t.k) + '" cx="' + tx + '" cy="' + (y + laneH[t.l] / 2) + '" r="4" fill="' + color + '"/>');
       }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -333,14 +334,25 @@ func TestBrowserCheckRejectsAHiddenViolation(t *testing.T) {
 var (
 	slowestPage     = map[string]string{}
 	slowestPageTime = map[string]time.Duration{}
+	firstPassMax    = map[string]time.Duration{}
 )
 
 var timelineDir = flag.String("timeline.dir", "", "BenchmarkTimelineLoad: measure every timeline.html under `DIR` (default: the page of -bug no-dedup -seed 1)")
 
+// Of a pass over many pages, the slowest few are loaded again to find the slowest page: on a
+// shared machine one load in a pass can be slow for reasons that are not the page's.
+const (
+	timelineRecheckPages = 10
+	timelineRecheckLoads = 3
+)
+
 // BenchmarkTimelineLoad measures how long timeline pages take to load in headless Chromium
-// (request to load event, the page's drawing included). It loads every page under
-// -timeline.dir once, reports the slowest as max-load-ms, then loads that one b.N times
-// (ns/op). scripts/timeline-load.sh runs it over the failing runs of a 1000-seed sweep.
+// (request to load event, the page's drawing included). After one load to warm the browser
+// up, it loads every page under -timeline.dir once, loads the timelineRecheckPages slowest
+// again timelineRecheckLoads times each, and reports the page with the slowest median as
+// max-load-ms (its median) and the slowest single load of the first pass as
+// first-pass-max-ms; then it loads that page b.N times (ns/op). scripts/timeline-load.sh runs
+// it over the failing runs of a 1000-seed sweep.
 func BenchmarkTimelineLoad(b *testing.B) {
 	br := startBrowser(b)
 	p := newPage(b, br)
@@ -373,23 +385,36 @@ func BenchmarkTimelineLoad(b *testing.B) {
 		}
 		return d
 	}
-	// The testing package calls a benchmark more than once (b.N = 1 first): the pass over
-	// every page is made once per directory.
-	slowest, slowestTime := slowestPage[dir], slowestPageTime[dir]
-	if slowest == "" {
-		for _, page := range pages {
-			if d := load(page); d > slowestTime {
-				slowest, slowestTime = page, d
+	// The testing package calls a benchmark more than once (b.N = 1 first): the passes over
+	// the pages are made once per directory.
+	if slowestPage[dir] == "" {
+		load(pages[0]) // a fresh browser's first load is slow whatever the page
+		times := make([]time.Duration, len(pages))
+		order := make([]int, len(pages))
+		for i, page := range pages {
+			times[i], order[i] = load(page), i
+		}
+		sort.Slice(order, func(i, j int) bool { return times[order[i]] > times[order[j]] })
+		firstPassMax[dir] = times[order[0]]
+		for _, i := range order[:min(len(order), timelineRecheckPages)] {
+			loads := []time.Duration{times[i]}
+			for range timelineRecheckLoads {
+				loads = append(loads, load(pages[i]))
+			}
+			sort.Slice(loads, func(a, b int) bool { return loads[a] < loads[b] })
+			if median := loads[len(loads)/2]; median > slowestPageTime[dir] {
+				slowestPage[dir], slowestPageTime[dir] = pages[i], median
 			}
 		}
-		slowestPage[dir], slowestPageTime[dir] = slowest, slowestTime
-		info, _ := os.Stat(slowest)
-		b.Logf("%d pages; slowest %s (%d bytes) loaded in %v", len(pages), slowest, info.Size(), slowestTime)
+		info, _ := os.Stat(slowestPage[dir])
+		b.Logf("%d pages; slowest single load %v (%s); slowest page %s (%d bytes), median load %v",
+			len(pages), firstPassMax[dir], pages[order[0]], slowestPage[dir], info.Size(), slowestPageTime[dir])
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		load(slowest)
+		load(slowestPage[dir])
 	}
-	b.ReportMetric(float64(slowestTime.Microseconds())/1000, "max-load-ms")
+	b.ReportMetric(float64(slowestPageTime[dir].Microseconds())/1000, "max-load-ms")
+	b.ReportMetric(float64(firstPassMax[dir].Microseconds())/1000, "first-pass-max-ms")
 	b.ReportMetric(float64(len(pages)), "pages")
 }

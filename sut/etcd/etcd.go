@@ -75,6 +75,8 @@ func (library) Describe(payload []byte) (sut.Message, bool) {
 	}, m.GetFrom(), m.GetTo()), true
 }
 
+func (library) MessageTypeName(t int32) string { return pb.MessageType(t).String() }
+
 type node struct {
 	rn      *raft.RawNode
 	storage *raft.MemoryStorage

@@ -77,6 +77,8 @@ func (library) Describe(payload []byte) (sut.Message, bool) {
 	}, m.From, m.To), true
 }
 
+func (library) MessageTypeName(t int32) string { return pb.MessageType(t).String() }
+
 type node struct {
 	rn      *raft.RawNode
 	storage *raft.MemoryStorage

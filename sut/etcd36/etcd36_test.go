@@ -9,6 +9,8 @@ import (
 
 func TestLayerCommitsAndApplies(t *testing.T) { etcdtest.CheckCommitsAndApplies(t, library{}) }
 
+func TestClassifyAgreesWithDescribe(t *testing.T) { etcdtest.CheckClassifyAgreesWithDescribe(t, Name) }
+
 func TestFindingMaxSizePerMsgZeroNeverApplies(t *testing.T) {
 	etcdtest.CheckFindingMaxSizePerMsgZero(t, library{})
 }

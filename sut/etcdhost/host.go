@@ -34,6 +34,7 @@ func Register(name, description string, lib Library) {
 		Description: description,
 		NewServer:   func(cfg sut.Config) sut.Server { return &Server{cfg: cfg, lib: lib, obs: cfg.Observer} },
 		Describe:    lib.Describe,
+		Classify:    classifier(lib),
 		// etcd's transport (rafthttp) sends each peer's messages over TCP streams; under
 		// per-message reordering a follower rejects every append that overtakes another and
 		// the leader falls back to probing one entry per round trip.

@@ -35,6 +35,8 @@ type Library interface {
 	NewNode(cfg NodeConfig, p *hostkit.Persisted) (Node, error)
 	// Describe decodes a consensus payload (first byte sut.TagConsensus).
 	Describe(payload []byte) (sut.Message, bool)
+	// MessageTypeName is the name of raftpb message type t (raftpb.MessageType(t).String()).
+	MessageTypeName(t int32) string
 }
 
 // NodeConfig is raft.Config in the version-neutral form the host fills in.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/raftsim/raftsim/simtest"
 	"github.com/raftsim/raftsim/sut"
 	"github.com/raftsim/raftsim/sut/etcdhost"
 	"github.com/raftsim/raftsim/sut/hostkit"
@@ -192,3 +193,63 @@ func firstCommitPanic(lib etcdhost.Library, cfg etcdhost.NodeConfig) (msg string
 	}
 	return ""
 }
+
+// CheckClassifyAgreesWithDescribe fails t unless the SUT name's Classify (the wire-format scan
+// that fault triggers use on every message) says what its Describe (the full unmarshal) says
+// of every message of a few default seeds, and of malformed payloads. The seeds must show it
+// the kinds triggers watch for: granted votes, rejected appends, snapshots.
+func CheckClassifyAgreesWithDescribe(t *testing.T, name string) {
+	t.Helper()
+	target, err := sut.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target.Classify == nil {
+		t.Fatalf("%s has no Classify", name)
+	}
+	const shownMismatches = 5
+	mismatches := 0
+	classify := func(payload []byte) (sut.MessageKind, bool, bool) {
+		kind, reject, ok := target.Classify(payload)
+		m, described := target.Describe(payload)
+		if ok != described || ok && (kind != m.Kind || reject != m.Reject) {
+			if mismatches++; mismatches > shownMismatches {
+				return kind, reject, ok
+			}
+			t.Errorf("Classify(%q) = kind %d, reject %v, ok %v; Describe: %q (kind %d, reject %v), ok %v",
+				payload, kind, reject, ok, m.Text, m.Kind, m.Reject, described)
+		}
+		return kind, reject, ok
+	}
+	for _, bad := range [][]byte{nil, {sut.TagConsensus, 0x08}, {sut.TagConsensus, 0xff}, {sut.TagConsensus, 0x3a, 0x05, 0x01}} {
+		classify(bad)
+	}
+	seen := map[string]int{}
+	checked := *target
+	checked.Name = name + "-classify-check"
+	checked.Classify = func(payload []byte) (sut.MessageKind, bool, bool) {
+		kind, reject, ok := classify(payload)
+		switch {
+		case kind == sut.KindVoteReply && !reject:
+			seen["granted vote"]++
+		case kind == sut.KindAppendReply && reject:
+			seen["rejected append"]++
+		case kind == sut.KindSnapshot:
+			seen["snapshot"]++
+		}
+		return kind, reject, ok
+	}
+	sut.Register(&checked)
+	simtest.Sweep{SUT: checked.Name, Scenario: "default", First: 1, Last: classifySeeds}.Run(t)
+	if mismatches > shownMismatches {
+		t.Errorf("%d mismatches in all", mismatches)
+	}
+	for _, what := range []string{"granted vote", "rejected append", "snapshot"} {
+		if seen[what] == 0 {
+			t.Errorf("no %s among the messages of default seeds 1-%d: the check saw too little", what, classifySeeds)
+		}
+	}
+}
+
+// classifySeeds is how many default seeds CheckClassifyAgreesWithDescribe runs.
+const classifySeeds = 10

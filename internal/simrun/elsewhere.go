@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"github.com/raftsim/raftsim/sut"
 )
@@ -20,7 +22,10 @@ const rootModule = "github.com/raftsim/raftsim"
 // runElsewhere runs simrun for an SUT that another module of this repository builds (a second
 // version of a library: Go builds one version of a module at a time). It builds that module's
 // simrun and runs it with the same arguments, in the same directory, so that relative paths
-// keep their meaning; its output and exit code are this run's.
+// keep their meaning; its output and exit code are this run's. Every SIGINT and SIGTERM this
+// process gets is passed on to the child, which runs in a process group of its own so that a
+// terminal's Ctrl-C reaches it once: the child stops as simrun does (a sweep keeps what
+// finished), and a second signal stops it at once.
 func runElsewhere(target *sut.SUT, args []string, stdout, stderr io.Writer) (int, error) {
 	root, err := repositoryRoot()
 	if err != nil {
@@ -40,8 +45,27 @@ func runElsewhere(target *sut.SUT, args []string, stdout, stderr io.Writer) (int
 		return exitUsage, fmt.Errorf("building the simrun of -sut %s (go build ./cmd/simrun in %s): %v\n%s", target.Name, build.Dir, err, buildOut.String())
 	}
 	run := exec.Command(bin, args...)
-	run.Stdin, run.Stdout, run.Stderr = os.Stdin, stdout, stderr
-	err = run.Run()
+	run.Stdout, run.Stderr = stdout, stderr // no path of simrun that runs elsewhere reads standard input
+	run.SysProcAttr = ownProcessGroup()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	if err := run.Start(); err != nil {
+		return exitUsage, err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case sig := <-signals:
+				run.Process.Signal(sig) // an error means the child has exited: nothing to stop
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = run.Wait()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return exit.ExitCode(), nil

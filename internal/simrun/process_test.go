@@ -78,7 +78,8 @@ func countLines(t *testing.T, path string) int {
 }
 
 // A 5,000-seed sweep interrupted by SIGINT (or SIGTERM) is gone within a second, and every run
-// it reported as finished is in results.jsonl.
+// it reported as finished is in results.jsonl; also when the SUT's simrun runs as a child
+// process (etcd@v3.6.0, built by its own module: the signal is passed on).
 func TestSignalledSweepStopsWithinASecond(t *testing.T) {
 	bin := simrunBinary(t)
 	for _, c := range []struct {
@@ -86,27 +87,43 @@ func TestSignalledSweepStopsWithinASecond(t *testing.T) {
 		signal os.Signal
 		args   []string
 		exit   int
+		// startup bounds the wait for the first results (the child simrun is built first).
+		startup time.Duration
 	}{
-		{"SIGINT, nothing found", os.Interrupt, nil, exitInterrupted},
-		{"SIGTERM, failures found", syscall.SIGTERM, []string{"-bug", "no-dedup"}, exitFail},
+		{"SIGINT, nothing found", os.Interrupt, nil, exitInterrupted, 20 * time.Second},
+		{"SIGTERM, failures found", syscall.SIGTERM, []string{"-bug", "no-dedup"}, exitFail, 20 * time.Second},
+		{"SIGTERM to the parent of etcd@v3.6.0's simrun", syscall.SIGTERM, []string{"-sut", "etcd@v3.6.0"}, exitInterrupted, 3 * time.Minute},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := t.TempDir()
 			var stdout, stderr bytes.Buffer
 			cmd := exec.Command(bin, append([]string{"-seeds", "1-5000", "-parallel", "2", "-out", out}, c.args...)...)
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			// A child that outlives a killed simrun must not keep Wait waiting for its output.
+			cmd.WaitDelay = time.Second
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			results := filepath.Join(out, "default-raftsim"+map[bool]string{true: "-no-dedup", false: ""}[len(c.args) > 0]+"-seeds1-5000", resultsFile)
-			// Interrupt once some runs have finished (at most 20 s on a loaded machine).
-			for start := time.Now(); countLines(t, results) < 3 && time.Since(start) < 20*time.Second; {
+			// The sweep's directory is the only one under out.
+			results := func() string {
+				found, _ := filepath.Glob(filepath.Join(out, "*", resultsFile))
+				if len(found) != 1 {
+					return ""
+				}
+				return found[0]
+			}
+			// Interrupt once some runs have finished.
+			for start := time.Now(); countLines(t, results()) < 3 && time.Since(start) < c.startup; {
 				time.Sleep(50 * time.Millisecond)
 			}
 			signalled := time.Now()
 			if err := cmd.Process.Signal(c.signal); err != nil {
 				t.Fatal(err)
 			}
+			// A process that ignores the signal is killed after a while, so that the test
+			// fails instead of waiting for 5,000 seeds.
+			overdue := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+			defer overdue.Stop()
 			err := cmd.Wait()
 			took := time.Since(signalled)
 			if took > time.Second {
@@ -122,7 +139,7 @@ func TestSignalledSweepStopsWithinASecond(t *testing.T) {
 				t.Fatalf("no summary of what ran:\n%s%s", summary, &stderr)
 			}
 			fmt.Sscanf(summary[i:], "interrupted: %d of %d seeds", &finished, &total)
-			data, _ := os.ReadFile(results)
+			data, _ := os.ReadFile(results())
 			recs := readRecords(t, string(data))
 			if total != 5000 || finished < 3 || finished != len(recs) || !bytes.HasSuffix(data, []byte("\n")) {
 				t.Fatalf("summary says %d of %d finished; %s has %d records\n%s", finished, total, resultsFile, len(recs), summary)

@@ -147,14 +147,18 @@ func (c *recorder) grow() {
 // ---- trace output ----
 
 // How much an event matters to a reader: the outline of a run (client calls, roles, faults,
-// crashes, partitions) is always traced; the detail (every message, append, commit, apply,
-// disk write) at TraceFull, and at TraceDefault inside the window around the failure; timers,
+// crashes, partitions) is always traced; the detail (client messages, applies, reads,
+// snapshots, truncations, votes) and the replication (append messages and their replies, log
+// appends, commit progress, persisted terms, disk writes and fsyncs) at TraceFull, and at
+// TraceDefault inside the window around the failure (the replication only around a failure an
+// online check caught: a client-visible failure is followed through the detail); timers,
 // heartbeats and the system's own log only at TraceAll.
 type tier uint8
 
 const (
 	tierOutline tier = iota
 	tierDetail
+	tierReplication
 	tierAll
 )
 
@@ -164,9 +168,10 @@ func (c *recorder) shown(t tier, atNs int64) bool {
 	case TraceAll:
 		return true
 	case TraceFull:
-		return t <= tierDetail
+		return t <= tierReplication
 	}
-	return t == tierOutline || (t == tierDetail && c.out.hasWindow && atNs >= c.out.windowStart && atNs <= c.out.windowEnd)
+	inWindow := c.out.hasWindow && atNs >= c.out.windowStart && atNs <= c.out.windowEnd
+	return t == tierOutline || (inWindow && (t == tierDetail || t == tierReplication && c.out.windowOnline))
 }
 
 // emit passes an event to the trace at the given level, placing the violation line of an
@@ -227,8 +232,11 @@ func (c *recorder) kernelEvent(ev sim.TraceEvent) {
 	switch ev.Kind {
 	case "deliver", "drop":
 		c.message(ev, &e)
-		if e.MsgKind == sut.KindHeartbeat.String() || e.MsgKind == sut.KindHeartbeatReply.String() {
+		switch e.MsgKind {
+		case sut.KindHeartbeat.String(), sut.KindHeartbeatReply.String():
 			level = tierAll
+		case sut.KindAppend.String(), sut.KindAppendReply.String():
+			level = tierReplication
 		}
 	case "timer":
 		level = tierAll
@@ -268,8 +276,10 @@ func (c *recorder) kernelEvent(ev sim.TraceEvent) {
 		c.cutDirty = true
 		c.cutLabels = append(c.cutLabels, ev.Detail)
 	case "write":
+		level = tierReplication
 		e.File, e.Bytes = ev.File, ev.Bytes
 	case "sync":
+		level = tierReplication
 		e.Bytes = ev.Bytes
 	}
 	c.emit(e, level)
@@ -548,7 +558,7 @@ func (c *recorder) LogAppended(node int, index, term, digest uint64) {
 	e := c.event(node, "append")
 	e.Index, e.Term = index, term
 	e.Text = fmt.Sprintf("appended %d (term %d)", index, term)
-	c.emit(e, tierDetail)
+	c.emit(e, tierReplication)
 }
 
 func (c *recorder) SnapshotInstalled(node int, index, term uint64) {
@@ -565,14 +575,14 @@ func (c *recorder) PersistedTerm(node int, term uint64) {
 	e := c.event(node, "term")
 	e.Term = term
 	e.Text = fmt.Sprintf("term %d persisted", term)
-	c.emit(e, tierDetail)
+	c.emit(e, tierReplication)
 }
 
 func (c *recorder) Committed(node int, commitIndex uint64) {
 	e := c.event(node, "commit")
 	e.Commit = commitIndex
 	e.Text = fmt.Sprintf("commit index %d", commitIndex)
-	c.emit(e, tierDetail)
+	c.emit(e, tierReplication)
 	c.tick(sim.NodeID(node), "commit", fmt.Sprintf("commit %d", commitIndex), "")
 }
 

@@ -90,6 +90,11 @@ func TestTraceFollowsTheNoDedupFailure(t *testing.T) {
 			t.Errorf("the default trace shows %q", e.String())
 			break
 		}
+		// Around a failure found after the run, the replication is left out (level full).
+		if e.MsgKind == "append" || e.MsgKind == "append-reply" || e.Kind == "write" || e.Kind == "sync" || e.Kind == "commit" {
+			t.Errorf("the default trace of a linearizability failure shows replication: %q", e.String())
+			break
+		}
 	}
 	if !strings.Contains(rec.Header(), "around the failure") {
 		t.Errorf("header %q does not say where the detail is", rec.Header())
@@ -131,6 +136,19 @@ func TestTraceMarksAnOnlineViolation(t *testing.T) {
 	}
 	if marked <= 0 || events[marked-1].Seq != plain.FailedEvent || !strings.Contains(events[marked].Text, plain.Check) {
 		t.Fatalf("violation line at %d of %d; want it after the lines of event #%d", marked, len(events), plain.FailedEvent)
+	}
+	// Around a failure an online check caught, the window shows the replication that led to it.
+	seen := map[string]bool{}
+	for _, e := range events[:marked] {
+		seen[e.Kind] = true
+		if e.MsgKind == "append" {
+			seen["append message"] = true
+		}
+	}
+	for _, want := range []string{"append message", "append", "commit", "sync"} {
+		if !seen[want] {
+			t.Errorf("no %s line before the violation of an online check", want)
+		}
 	}
 	if v := rec.Timeline.Violation; v == nil || v.At != int64(plain.FailedAt) || len(v.Lanes) == 0 {
 		t.Errorf("timeline violation %+v, want at %d on the servers the message names", v, plain.FailedAt)

@@ -36,13 +36,18 @@ type Recording struct {
 	// The window of TraceDefault: around the failure of Of.
 	hasWindow              bool
 	windowStart, windowEnd int64
+	// windowOnline: an online check caught the failure (safety, state divergence, a panic,
+	// the event limit), so the window also shows the replication that led to it.
+	windowOnline bool
 }
 
-// Margins of TraceDefault's window: the detail of the run this long before the first event the
-// failure involves (and after the last, for operations judged after the run).
+// Margins of TraceDefault's window: the detail of the run this long before the instant an
+// online check fired, or before the first call a check after the run names (the calls bracket
+// that failure's story already), and after the last of those calls.
 const (
-	traceWindowBeforeNs = int64(2 * sim.Second)
-	traceWindowAfterNs  = int64(1 * sim.Second)
+	traceWindowBeforeNs      = int64(2 * sim.Second)
+	traceWindowBeforeCallsNs = int64(500 * sim.Millisecond)
+	traceWindowAfterNs       = int64(1 * sim.Second)
 )
 
 // setWindow places TraceDefault's window around the failure of of: the operations the
@@ -68,10 +73,13 @@ func (rec *Recording) setWindow(of *Result) {
 			end = max(end, op.Return)
 		}
 	}
+	before := traceWindowBeforeNs
 	if len(named) > 0 {
+		before = traceWindowBeforeCallsNs
 		end += traceWindowAfterNs
 	}
-	rec.hasWindow, rec.windowStart, rec.windowEnd = true, max(0, start-traceWindowBeforeNs), end
+	rec.hasWindow, rec.windowStart, rec.windowEnd = true, max(0, start-before), end
+	rec.windowOnline = of.Check != CheckLinearizability && of.Check != CheckLiveness
 }
 
 // Header says in one line what the trace shows at its level, for the top of trace.txt.
@@ -81,8 +89,11 @@ func (rec *Recording) Header() string {
 		return "trace level all: every event, timers and heartbeats included."
 	case rec.Level == TraceFull:
 		return "trace level full: every message and step except timers and heartbeats (-trace-level all adds them)."
-	case rec.hasWindow:
+	case rec.hasWindow && rec.windowOnline:
 		return fmt.Sprintf("trace level default: every message and step (no timers or heartbeats) from %s to %s, around the failure; elsewhere the outline: client calls, roles, faults, crashes, pauses, partitions. -trace-level full shows every message of the run, -trace-level all adds timers and heartbeats.",
+			sim.Time(rec.windowStart), sim.Time(rec.windowEnd))
+	case rec.hasWindow:
+		return fmt.Sprintf("trace level default: from %s to %s, around the failure, every client message, apply, read round, vote, snapshot and truncation (replication left out: append messages, log appends, commits, disk writes; -trace-level full shows them); elsewhere the outline: client calls, roles, faults, crashes, pauses, partitions. -trace-level all adds timers and heartbeats.",
 			sim.Time(rec.windowStart), sim.Time(rec.windowEnd))
 	}
 	return "trace level default: the outline of the run (client calls, roles, faults, crashes, pauses, partitions); no check failed, so no window of detail. -trace-level full shows every message, -trace-level all adds timers and heartbeats."

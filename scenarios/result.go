@@ -22,13 +22,23 @@ type Spec struct {
 	Schedule *Schedule // when set, replayed instead of generating one from Scenario and Seed
 }
 
-// ReplayCommand is the simrun command that replays the spec: from schedulePath when the run
-// came from a schedule file (the file may have been edited or shrunk, so the scenario and
-// seed it names would run something else), else by scenario and seed.
+// DefaultCommand is how replay commands name raftsim's simrun: run from the repository root.
+const DefaultCommand = "go run ./cmd/simrun"
+
+// ReplayCommand is the simrun command that replays the spec (ReplayCommandWith
+// DefaultCommand).
 func (s Spec) ReplayCommand(schedulePath string) string {
+	return s.ReplayCommandWith(DefaultCommand, schedulePath)
+}
+
+// ReplayCommandWith is the command that replays the spec with the simrun command that command
+// runs (a user's own, built on package simrun): from schedulePath when the run came from a
+// schedule file (the file may have been edited or shrunk, so the scenario and seed it names
+// would run something else), else by scenario and seed.
+func (s Spec) ReplayCommandWith(command, schedulePath string) string {
 	var cmd string
 	if schedulePath != "" {
-		cmd = "go run ./cmd/simrun -schedule " + schedulePath
+		cmd = command + " -schedule " + schedulePath
 		if s.Schedule != nil && s.SUT != "" && s.SUT != s.Schedule.SUT {
 			cmd += " -sut " + s.SUT
 		}
@@ -37,7 +47,7 @@ func (s Spec) ReplayCommand(schedulePath string) string {
 		}
 		return cmd
 	}
-	cmd = fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", s.Scenario, s.Seed)
+	cmd = fmt.Sprintf("%s -scenario %s -seed %d", command, s.Scenario, s.Seed)
 	if s.SUT != "" && s.SUT != sut.DefaultName {
 		cmd += " -sut " + s.SUT
 	}

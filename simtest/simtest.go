@@ -23,6 +23,9 @@ type Sweep struct {
 	First, Last uint64
 	// Options bound and trace each run (zero: the defaults of simrun).
 	Options scenarios.Options
+	// Command is how the reported replay commands run simrun: your own command built on
+	// package simrun ("go run ./cmd/mysimrun"); "" for raftsim's (scenarios.DefaultCommand).
+	Command string
 }
 
 // Run runs every seed and reports each failing or inconclusive one as a test error with its
@@ -49,7 +52,11 @@ func (s Sweep) Run(t testing.TB) {
 		}
 		if r.Status != scenarios.Pass {
 			failed++
-			t.Errorf("%s\n  replay: %s", r.Report(), spec.ReplayCommand(""))
+			command := s.Command
+			if command == "" {
+				command = scenarios.DefaultCommand
+			}
+			t.Errorf("%s\n  replay: %s", r.Report(), spec.ReplayCommandWith(command, ""))
 		}
 	}
 	if failed > 0 {

@@ -10,8 +10,9 @@ package main
 import (
 	"os"
 
-	"github.com/raftsim/raftsim/internal/simrun"
 	_ "github.com/raftsim/raftsim/raft/simhost" // SUT raftsim
+	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/simrun"
 	"github.com/raftsim/raftsim/sut"
 	_ "github.com/raftsim/raftsim/sut/etcd" // SUT etcd (etcd-io/raft v3.7)
 )
@@ -27,5 +28,5 @@ func init() {
 }
 
 func main() {
-	os.Exit(simrun.Main(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(simrun.Main(scenarios.DefaultCommand, os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -47,7 +47,7 @@ func exploreRuns(o *options, stdout, stderr io.Writer) (int, error) {
 	if err := scenarios.WriteFileAtomic(path, r.Schedule.Marshal()); err != nil {
 		return exitFail, err
 	}
-	fmt.Fprintf(stdout, "wrote %s\nreplay: go run ./cmd/simrun -schedule %s\n", path, path)
+	fmt.Fprintf(stdout, "wrote %s\nreplay: %s\n", path, o.replaySchedule(path))
 	min, st, err := scenarios.Shrink(r.Schedule, o.runOptions())
 	if err != nil {
 		return exitFail, err
@@ -56,7 +56,7 @@ func exploreRuns(o *options, stdout, stderr io.Writer) (int, error) {
 	if err := scenarios.WriteFileAtomic(shrunk, min.Marshal()); err != nil {
 		return exitFail, err
 	}
-	fmt.Fprintf(stdout, "shrunk (check %s): fault events %d -> %d, operations %d -> %d, %d runs\nwrote %s\nreplay: go run ./cmd/simrun -schedule %s\n",
-		st.Check, st.FaultsBefore, st.FaultsAfter, st.OpsBefore, st.OpsAfter, st.Runs, shrunk, shrunk)
+	fmt.Fprintf(stdout, "shrunk (check %s): fault events %d -> %d, operations %d -> %d, %d runs\nwrote %s\nreplay: %s\n",
+		st.Check, st.FaultsBefore, st.FaultsAfter, st.OpsBefore, st.OpsAfter, st.Runs, shrunk, o.replaySchedule(shrunk))
 	return exitFail, nil
 }

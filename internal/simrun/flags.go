@@ -23,6 +23,8 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 // options are simrun's parsed and validated flags.
 type options struct {
+	// command is how printed replay commands run this simrun (scenarios.DefaultCommand).
+	command          string
 	seed             uint64
 	seedSet          bool
 	seedFirst        uint64
@@ -55,7 +57,7 @@ type options struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
-	o := &options{}
+	o := &options{command: scenarios.DefaultCommand}
 	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.String("seed", "", "run one seed `N`")

@@ -41,7 +41,7 @@ func shrinkOne(ctx context.Context, o *options, stdout, stderr io.Writer) (int, 
 	if err := checkFree(path, o.force); err != nil {
 		return exitUsage, err
 	}
-	replay := replayCommand(spec, o.schedulePath)
+	replay := o.replayCommand(spec, o.schedulePath)
 	return untilInterrupted(ctx, stderr, func() (code int, err error) {
 		if crash := guarded(func() { code, err = shrinkSchedule(o, sched, path, stdout) }); crash != "" {
 			fmt.Fprintln(stderr, crashReport(spec, crash, replay))
@@ -66,7 +66,7 @@ func shrinkSchedule(o *options, sched *scenarios.Schedule, path string, stdout i
 	fmt.Fprintf(stdout, "  fault events %d -> %d\n  operations   %d -> %d\n  clients      %d -> %d\n  nodes        %d -> %d\n  duration     %dms -> %dms\n  seed         %d -> %d\n",
 		st.FaultsBefore, st.FaultsAfter, st.OpsBefore, st.OpsAfter, st.ClientsBefore, st.ClientsAfter,
 		st.NodesBefore, st.NodesAfter, st.DurationBefore, st.DurationAfter, st.SeedBefore, st.SeedAfter)
-	fmt.Fprintf(stdout, "wrote %s\nreplay: go run ./cmd/simrun -schedule %s\n", path, path)
+	fmt.Fprintf(stdout, "wrote %s\nreplay: %s\n", path, o.replaySchedule(path))
 	return exitFail, nil
 }
 

@@ -218,7 +218,7 @@ func runOne(ctx context.Context, o *options, stdout, stderr io.Writer) (int, err
 			return exitUsage, err
 		}
 	}
-	replay := replayCommand(spec, o.schedulePath)
+	replay := o.replayCommand(spec, o.schedulePath)
 	return untilInterrupted(ctx, stderr, func() (int, error) {
 		var code int
 		var err error
@@ -254,7 +254,7 @@ func runSpec(o *options, spec scenarios.Spec, id runID, stdout, stderr io.Writer
 			stdout.Write(r.Schedule.Marshal())
 		}
 	}
-	out := outcome{spec: spec, result: r, wall: wall, replay: replayCommand(spec, o.schedulePath)}
+	out := outcome{spec: spec, result: r, wall: wall, replay: o.replayCommand(spec, o.schedulePath)}
 	if o.checkDeterminism {
 		again, _, err := execute(spec, opts)
 		if err != nil {
@@ -387,10 +387,13 @@ func summaryLine(r *scenarios.Result, wall time.Duration) string {
 	return b.String()
 }
 
-// replayCommand is the command that replays spec (scenarios.Spec.ReplayCommand).
-func replayCommand(spec scenarios.Spec, schedulePath string) string {
-	return spec.ReplayCommand(schedulePath)
+// replayCommand is the command that replays spec with this simrun.
+func (o *options) replayCommand(spec scenarios.Spec, schedulePath string) string {
+	return spec.ReplayCommandWith(o.command, schedulePath)
 }
+
+// replaySchedule is the command that replays the schedule file at path with this simrun.
+func (o *options) replaySchedule(path string) string { return o.command + " -schedule " + path }
 
 // runJSON is the -json object of one run, and one line of a sweep's results.jsonl; field names
 // are stable for scripts, and a line carries everything simrun merge needs.

@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/raftsim/raftsim/scenarios"
 )
 
 const (
@@ -29,25 +31,26 @@ const (
 	exitInterrupted  = 130 // 128 + SIGINT, as a shell reports a process killed by Ctrl-C
 )
 
-// Main runs simrun with args (without the program name) and returns its exit code. SIGINT or
-// SIGTERM stops it within a second: a sweep keeps and summarizes the runs that finished; a
-// second signal kills the process at once.
-func Main(args []string, stdout, stderr io.Writer) int {
+// Main runs simrun with args (without the program name) and returns its exit code; command is
+// how the replay commands it prints run this simrun (scenarios.DefaultCommand for raftsim's
+// own). SIGINT or SIGTERM stops it within a second: a sweep keeps and summarizes the runs that
+// finished; a second signal kills the process at once.
+func Main(command string, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop()
 	}()
-	return runContext(ctx, args, stdout, stderr)
+	return runContext(ctx, command, args, stdout, stderr)
 }
 
 // run is simrun without the process around it, so tests can drive it.
 func run(args []string, stdout, stderr io.Writer) int {
-	return runContext(context.Background(), args, stdout, stderr)
+	return runContext(context.Background(), scenarios.DefaultCommand, args, stdout, stderr)
 }
 
-func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runContext(ctx context.Context, command string, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check" {
 		return checkCommand(args[1:], stdout, stderr)
 	}
@@ -56,7 +59,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if len(args) > 0 && args[0] == "merge" {
 		code, err = merge(args[1:], stdout, stderr)
 	} else {
-		code, err = runFlags(ctx, args, stdout, stderr)
+		code, err = runFlags(ctx, command, args, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "simrun: %v\n", err)
@@ -71,13 +74,16 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return code
 }
 
-func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+func runFlags(ctx context.Context, command string, args []string, stdout, stderr io.Writer) (int, error) {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitPass, nil
 		}
 		return exitUsage, err
+	}
+	if command != "" {
+		o.command = command
 	}
 	if target, err := o.target(); err == nil && !target.Runs() && !o.list {
 		return runElsewhere(target, args, stdout, stderr)

@@ -30,7 +30,7 @@ type sweeper struct {
 // run runs one seed, and writes its artifacts if it fails and the sweep has a directory.
 func (s *sweeper) run(seed uint64) outcome {
 	spec := scenarios.Spec{Scenario: s.o.scenario, Seed: seed, SUT: s.o.sut, Bug: s.bug}
-	out := outcome{spec: spec, replay: replayCommand(spec, "")}
+	out := outcome{spec: spec, replay: s.o.replayCommand(spec, "")}
 	var artifactErr error
 	out.crash = guarded(func() {
 		opts := s.o.runOptions()

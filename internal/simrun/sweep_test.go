@@ -143,7 +143,7 @@ func TestInterruptedSweepKeepsWhatFinished(t *testing.T) {
 			var stderr bytes.Buffer
 			out := t.TempDir()
 			t.Cleanup(workers.Wait) // before TempDir's cleanup: the abandoned runs write into out
-			code := runContext(ctx, append(c.args, "-parallel", "2", "-out", out), stdout, &stderr)
+			code := runContext(ctx, scenarios.DefaultCommand, append(c.args, "-parallel", "2", "-out", out), stdout, &stderr)
 			if took := time.Since(cancelled); took > time.Second {
 				t.Errorf("the sweep took %s to stop", took)
 			}

@@ -6,11 +6,12 @@ package main
 import (
 	"os"
 
-	"github.com/raftsim/raftsim/internal/simrun"
 	_ "github.com/raftsim/raftsim/raft/simhost" // SUT raftsim
-	_ "github.com/raftsim/raftsim/sut/etcd36"   // SUT etcd@v3.6.0
+	"github.com/raftsim/raftsim/scenarios"
+	"github.com/raftsim/raftsim/simrun"
+	_ "github.com/raftsim/raftsim/sut/etcd36" // SUT etcd@v3.6.0
 )
 
 func main() {
-	os.Exit(simrun.Main(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(simrun.Main(scenarios.DefaultCommand, os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,8 +1,12 @@
 package simrun
 
 import (
+	"cmp"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +67,32 @@ func TestUnsupportedSUTCombinationsExitTwo(t *testing.T) {
 		code, out, errOut := runCLI(tc.args...)
 		if code != exitUsage || out != "" || !strings.Contains(errOut, tc.want) {
 			t.Errorf("simrun %v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}
+
+// The same seed gives the same trace hash in two processes, on both versions of etcd-io/raft
+// (the second is run by the simrun of its own module): nothing outside the seed reaches the run.
+func TestEtcdTraceHashesAgreeAcrossProcesses(t *testing.T) {
+	bin := simrunBinary(t)
+	for _, target := range []string{"etcd", "etcd@v3.6.0"} {
+		var hashes [2]string
+		for i := range hashes {
+			out, err := exec.Command(bin, "-sut", target, "-seeds", "1-3", "-parallel", "2", "-json").Output()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", target, err, out)
+			}
+			records := readRecords(t, string(out))
+			if len(records) != 3 {
+				t.Fatalf("%s: %d records, want 3:\n%s", target, len(records), out)
+			}
+			slices.SortFunc(records, func(a, b runJSON) int { return cmp.Compare(a.Seed, b.Seed) })
+			for _, r := range records {
+				hashes[i] += fmt.Sprintf("seed %d %s %s\n", r.Seed, r.Verdict, r.Trace)
+			}
+		}
+		if hashes[0] != hashes[1] {
+			t.Errorf("%s: two processes disagree:\n%s---\n%s", target, hashes[0], hashes[1])
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	_ "github.com/raftsim/raftsim/raft/simhost" // SUT raftsim
 	"github.com/raftsim/raftsim/scenarios"
-	"github.com/raftsim/raftsim/simrun"
+	"github.com/raftsim/raftsim/simcmd"
 	"github.com/raftsim/raftsim/sut"
 	_ "github.com/raftsim/raftsim/sut/etcd" // SUT etcd (etcd-io/raft v3.7)
 )
@@ -28,5 +28,5 @@ func init() {
 }
 
 func main() {
-	os.Exit(simrun.Main(scenarios.DefaultCommand, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(simcmd.Main(scenarios.DefaultCommand, os.Args[1:], os.Stdout, os.Stderr))
 }

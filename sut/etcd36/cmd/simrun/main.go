@@ -8,10 +8,10 @@ import (
 
 	_ "github.com/raftsim/raftsim/raft/simhost" // SUT raftsim
 	"github.com/raftsim/raftsim/scenarios"
-	"github.com/raftsim/raftsim/simrun"
+	"github.com/raftsim/raftsim/simcmd"
 	_ "github.com/raftsim/raftsim/sut/etcd36" // SUT etcd@v3.6.0
 )
 
 func main() {
-	os.Exit(simrun.Main(scenarios.DefaultCommand, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(simcmd.Main(scenarios.DefaultCommand, os.Args[1:], os.Stdout, os.Stderr))
 }

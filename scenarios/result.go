@@ -64,7 +64,10 @@ type Options struct {
 	RecordDigests bool                 // keep per-event digests to pinpoint nondeterminism
 	UntilMs       int64                // stop at this virtual time (0: run to the end)
 	CheckTimeout  time.Duration        // bound of the linearizability check (0: DefaultCheckTimeout)
-	MaxEvents     int64                // bound on simulation events (0: DefaultMaxEvents)
+	// CheckMemoryBytes bounds the heap's growth during the linearizability check (0:
+	// checker.DefaultMemoryBudgetBytes).
+	CheckMemoryBytes int64
+	MaxEvents        int64 // bound on simulation events (0: DefaultMaxEvents)
 	// Record, when set, has the run record its trace and timeline into it (artifacts).
 	Record *Recording
 	// skipOfflineChecks leaves out the linearizability and liveness checks (benchmarks of

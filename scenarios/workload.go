@@ -167,7 +167,7 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 	}
 	// The same check, with the same default explanation and memory bounds, as `simrun check`
 	// on this history.
-	lin, err := checker.Check(ops, checker.Options{Timeout: r.opts.checkTimeout()})
+	lin, err := checker.Check(ops, checker.Options{Timeout: r.opts.checkTimeout(), MemoryBudgetBytes: r.opts.CheckMemoryBytes})
 	if err != nil {
 		panic(fmt.Sprintf("scenarios: the clients recorded a malformed history: %v", err))
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/scenarios"
 )
 
@@ -48,6 +49,7 @@ type options struct {
 	hunt             bool
 	huntCap          int
 	checkTimeout     time.Duration
+	checkMemoryBytes int64
 	force            bool
 	traceLevel       scenarios.TraceLevel
 	probes           bool
@@ -81,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.hunt, "hunt", false, "for each planted bug, sweep seeds until the first failure (cap: -hunt-cap)")
 	fs.IntVar(&o.huntCap, "hunt-cap", 1000, "seeds tried per bug by -hunt")
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 10*time.Second, "time bound of each linearizability check")
+	checkMemory := fs.String("check-memory", formatSize(checker.DefaultMemoryBudgetBytes), "how much the heap may grow during each linearizability check, e.g. 4GiB (the whole process's heap: parallel runs share it)")
 	fs.BoolVar(&o.probes, "probes", false, "after a sweep, print the code probes table: how many seeds reached each, and the blind spots")
 	fs.BoolVar(&o.explore, "explore", false, "coverage-guided exploration: -runs N runs that mutate schedules reaching new probes (with -corpus DIR to keep them)")
 	fs.IntVar(&o.exploreRuns, "runs", 1000, "runs of -explore")
@@ -148,6 +151,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.checkTimeout <= 0 {
 		return nil, usagef("-check-timeout %v: want a positive duration", o.checkTimeout)
+	}
+	if o.checkMemoryBytes, err = parseSize(*checkMemory); err != nil || o.checkMemoryBytes == 0 {
+		return nil, usagef("-check-memory %q: want a positive size such as 4GiB or 512MiB", *checkMemory)
 	}
 	if o.huntCap < 1 || o.huntCap > 10_000_000 {
 		return nil, usagef("-hunt-cap %d: want 1..10000000", o.huntCap)

@@ -38,6 +38,8 @@ func TestBadUsageExitsTwoAndSaysWhatIsValid(t *testing.T) {
 		want string // part of the error message
 	}{
 		{[]string{"-schedule", unknownScenario}, `scenario: unknown scenario "nope"`},
+		{[]string{"-seed", "1", "-check-memory", "0"}, `-check-memory "0": want a positive size such as 4GiB`},
+		{[]string{"-seed", "1", "-check-memory", "lots"}, `-check-memory "lots": want a positive size`},
 		{[]string{"-schedule", noClients}, "workload.clients: 0 is out of range 1..64"},
 		{[]string{"-seeds", "1-3", "-print-schedule"}, "-print-schedule prints the schedule of one run"},
 		{[]string{"merge"}, "merge needs files"},
@@ -167,5 +169,14 @@ func TestShardFromTheJobEnvironment(t *testing.T) {
 	}
 	if o, err = parseFlags([]string{"-seed", "3"}, &bytes.Buffer{}); err != nil {
 		t.Fatalf("a single run ignores the Job's environment: %v", err)
+	}
+}
+
+// -check-memory reaches the linearizability check of every run: a budget too small for the
+// history makes the verdict unknown (exit 3), with the bound named.
+func TestCheckMemoryBoundsTheRunsCheck(t *testing.T) {
+	code, out, errOut := runCLI("-scenario", "kv/Concurrent", "-seed", "1", "-check-memory", "1KiB")
+	if code != exitInconclusive || !strings.Contains(out, "hit its memory bound") {
+		t.Fatalf("exit %d, want %d and the memory bound named:\n%s%s", code, exitInconclusive, out, errOut)
 	}
 }

@@ -108,7 +108,7 @@ func validateNames(o *options) error {
 }
 
 func (o *options) runOptions() scenarios.Options {
-	return scenarios.Options{UntilMs: o.untilMs, CheckTimeout: o.checkTimeout}
+	return scenarios.Options{UntilMs: o.untilMs, CheckTimeout: o.checkTimeout, CheckMemoryBytes: o.checkMemoryBytes}
 }
 
 // spec is the run that -seed or -schedule asks for, and the name of its artifacts.

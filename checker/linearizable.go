@@ -66,7 +66,7 @@ type Options struct {
 const (
 	DefaultTimeout           = 10 * time.Second
 	DefaultExplainTimeout    = time.Second
-	DefaultMemoryBudgetBytes = 2 << 30
+	DefaultMemoryBudgetBytes = 4 << 30
 )
 
 func (o Options) withDefaults() Options {

@@ -32,10 +32,13 @@ func (s Spec) ReplayCommand(schedulePath string) string {
 }
 
 // ReplayCommandWith is the command that replays the spec with the simrun command that command
-// runs (a user's own, built on package simrun): from schedulePath when the run came from a
-// schedule file (the file may have been edited or shrunk, so the scenario and seed it names
-// would run something else), else by scenario and seed.
+// runs (a user's own, built on package simcmd; "" for DefaultCommand): from schedulePath when
+// the run came from a schedule file (the file may have been edited or shrunk, so the scenario
+// and seed it names would run something else), else by scenario and seed.
 func (s Spec) ReplayCommandWith(command, schedulePath string) string {
+	if command == "" {
+		command = DefaultCommand
+	}
 	var cmd string
 	if schedulePath != "" {
 		cmd = command + " -schedule " + schedulePath

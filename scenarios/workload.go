@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/raftsim/raftsim/checker"
 	"github.com/raftsim/raftsim/kv"
@@ -167,7 +166,7 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 	}
 	// The same check, with the same default explanation and memory bounds, as `simrun check`
 	// on this history.
-	lin, err := checker.Check(ops, checker.Options{Timeout: r.opts.checkTimeout(), MemoryBudgetBytes: r.opts.CheckMemoryBytes})
+	lin, err := checker.Check(ops, checker.Options{Timeout: r.opts.CheckTimeout, MemoryBudgetBytes: r.opts.CheckMemoryBytes})
 	if err != nil {
 		panic(fmt.Sprintf("scenarios: the clients recorded a malformed history: %v", err))
 	}
@@ -194,13 +193,6 @@ func (r *run) checkHistory(s *Schedule, records []kv.Record, leaderSeen sim.Time
 		result.Late = live.Late
 		result.fail(CheckLiveness, live.Reason, deadline, -1)
 	}
-}
-
-func (o Options) checkTimeout() time.Duration {
-	if o.CheckTimeout > 0 {
-		return o.CheckTimeout
-	}
-	return DefaultCheckTimeout
 }
 
 // notAbandonedBy leaves out the calls their clerk gave up on by t (the liveness deadline): a

@@ -52,11 +52,7 @@ func (s Sweep) Run(t testing.TB) {
 		}
 		if r.Status != scenarios.Pass {
 			failed++
-			command := s.Command
-			if command == "" {
-				command = scenarios.DefaultCommand
-			}
-			t.Errorf("%s\n  replay: %s", r.Report(), spec.ReplayCommandWith(command, ""))
+			t.Errorf("%s\n  replay: %s", r.Report(), spec.ReplayCommandWith(s.Command, ""))
 		}
 	}
 	if failed > 0 {

@@ -24,7 +24,7 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 // options are simrun's parsed and validated flags.
 type options struct {
-	// command is how printed replay commands run this simrun (scenarios.DefaultCommand).
+	// command is how printed replay commands run this simrun ("": scenarios.DefaultCommand).
 	command          string
 	seed             uint64
 	seedSet          bool
@@ -59,7 +59,7 @@ type options struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
-	o := &options{command: scenarios.DefaultCommand}
+	o := &options{}
 	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.String("seed", "", "run one seed `N`")

@@ -393,7 +393,9 @@ func (o *options) replayCommand(spec scenarios.Spec, schedulePath string) string
 }
 
 // replaySchedule is the command that replays the schedule file at path with this simrun.
-func (o *options) replaySchedule(path string) string { return o.command + " -schedule " + path }
+func (o *options) replaySchedule(path string) string {
+	return scenarios.Spec{}.ReplayCommandWith(o.command, path)
+}
 
 // runJSON is the -json object of one run, and one line of a sweep's results.jsonl; field names
 // are stable for scripts, and a line carries everything simrun merge needs.

@@ -82,9 +82,7 @@ func runFlags(ctx context.Context, command string, args []string, stdout, stderr
 		}
 		return exitUsage, err
 	}
-	if command != "" {
-		o.command = command
-	}
+	o.command = command
 	if target, err := o.target(); err == nil && !target.Runs() && !o.list {
 		return runElsewhere(target, args, stdout, stderr)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/raftsim/raftsim/simtest"
 	"github.com/raftsim/raftsim/sut"
 	"github.com/raftsim/raftsim/sut/etcdhost"
 	"github.com/raftsim/raftsim/sut/hostkit"
@@ -194,11 +193,23 @@ func firstCommitPanic(lib etcdhost.Library, cfg etcdhost.NodeConfig) (msg string
 	return ""
 }
 
-// CheckClassifyAgreesWithDescribe fails t unless the SUT name's Classify (the wire-format scan
-// that fault triggers use on every message) says what its Describe (the full unmarshal) says
-// of every message of a few default seeds, and of malformed payloads. The seeds must show it
-// the kinds triggers watch for: granted votes, rejected appends, snapshots.
-func CheckClassifyAgreesWithDescribe(t *testing.T, name string) {
+// ClassifyCheck compares an SUT's Classify (the wire-format scan that fault triggers use on
+// every message) with its Describe (the full unmarshal) on every message of the runs made on
+// it, through a copy of the SUT registered as Name. Run seeds on Name (package simtest; this
+// package stays below the harness), then call Done.
+type ClassifyCheck struct {
+	Name       string
+	t          *testing.T
+	mismatches int
+	seen       map[string]int
+}
+
+// classifyShownMismatches bounds the mismatches reported one by one.
+const classifyShownMismatches = 5
+
+// NewClassifyCheck registers the checked copy of the SUT name, and checks malformed payloads
+// at once.
+func NewClassifyCheck(t *testing.T, name string) *ClassifyCheck {
 	t.Helper()
 	target, err := sut.Lookup(name)
 	if err != nil {
@@ -207,49 +218,49 @@ func CheckClassifyAgreesWithDescribe(t *testing.T, name string) {
 	if target.Classify == nil {
 		t.Fatalf("%s has no Classify", name)
 	}
-	const shownMismatches = 5
-	mismatches := 0
+	c := &ClassifyCheck{Name: name + "-classify-check", t: t, seen: map[string]int{}}
 	classify := func(payload []byte) (sut.MessageKind, bool, bool) {
 		kind, reject, ok := target.Classify(payload)
 		m, described := target.Describe(payload)
 		if ok != described || ok && (kind != m.Kind || reject != m.Reject) {
-			if mismatches++; mismatches > shownMismatches {
-				return kind, reject, ok
+			if c.mismatches++; c.mismatches <= classifyShownMismatches {
+				t.Errorf("Classify(%q) = kind %d, reject %v, ok %v; Describe: %q (kind %d, reject %v), ok %v",
+					payload, kind, reject, ok, m.Text, m.Kind, m.Reject, described)
 			}
-			t.Errorf("Classify(%q) = kind %d, reject %v, ok %v; Describe: %q (kind %d, reject %v), ok %v",
-				payload, kind, reject, ok, m.Text, m.Kind, m.Reject, described)
 		}
 		return kind, reject, ok
 	}
 	for _, bad := range [][]byte{nil, {sut.TagConsensus, 0x08}, {sut.TagConsensus, 0xff}, {sut.TagConsensus, 0x3a, 0x05, 0x01}} {
 		classify(bad)
 	}
-	seen := map[string]int{}
 	checked := *target
-	checked.Name = name + "-classify-check"
+	checked.Name = c.Name
 	checked.Classify = func(payload []byte) (sut.MessageKind, bool, bool) {
 		kind, reject, ok := classify(payload)
 		switch {
 		case kind == sut.KindVoteReply && !reject:
-			seen["granted vote"]++
+			c.seen["granted vote"]++
 		case kind == sut.KindAppendReply && reject:
-			seen["rejected append"]++
+			c.seen["rejected append"]++
 		case kind == sut.KindSnapshot:
-			seen["snapshot"]++
+			c.seen["snapshot"]++
 		}
 		return kind, reject, ok
 	}
 	sut.Register(&checked)
-	simtest.Sweep{SUT: checked.Name, Scenario: "default", First: 1, Last: classifySeeds}.Run(t)
-	if mismatches > shownMismatches {
-		t.Errorf("%d mismatches in all", mismatches)
+	return c
+}
+
+// Done reports the count of mismatches, and fails unless the runs showed the check the kinds
+// triggers watch for: granted votes, rejected appends, snapshots.
+func (c *ClassifyCheck) Done() {
+	c.t.Helper()
+	if c.mismatches > classifyShownMismatches {
+		c.t.Errorf("%d mismatches in all", c.mismatches)
 	}
 	for _, what := range []string{"granted vote", "rejected append", "snapshot"} {
-		if seen[what] == 0 {
-			t.Errorf("no %s among the messages of default seeds 1-%d: the check saw too little", what, classifySeeds)
+		if c.seen[what] == 0 {
+			c.t.Errorf("no %s among the messages the check saw: run more seeds", what)
 		}
 	}
 }
-
-// classifySeeds is how many default seeds CheckClassifyAgreesWithDescribe runs.
-const classifySeeds = 10
